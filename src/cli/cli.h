@@ -1,0 +1,54 @@
+/*
+ * cli.h - what every command file in cli/ shares.
+ *
+ * One file per command (cmd_<name>.c), each exporting
+ *   int cmd_<name>(int argc, char **argv)   (argv[0] is the command name)
+ * and listed in the table in main.c.  Commands parse their arguments, call
+ * the library, print (human text, or JSON with --json) and return an exit
+ * status.  They never hold format knowledge.
+ *
+ * Exit status (docs/MANUAL.md): 0 fine, 1 warnings, 2 failure or critical
+ * finding, 64 usage error, 65 bad input data/config, 66 vault or path
+ * not found, 69 a needed tool is missing, 70 internal error, 73 cannot
+ * create, 75 busy (locked by another process).
+ */
+#ifndef VG_CLI_CLI_H
+#define VG_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_WARN = 1,
+	CLI_FAIL = 2,
+	CLI_USAGE = 64,
+	CLI_DATAERR = 65,
+	CLI_NOINPUT = 66,
+	CLI_UNAVAILABLE = 69,
+	CLI_SOFTWARE = 70,
+	CLI_CANTCREAT = 73,
+	CLI_TEMPFAIL = 75,
+};
+
+/* Map a library error code to an exit status. */
+int cli_exit_for(int vg_err);
+/* Print "vigil: <msg>" (the thread's last library message) to stderr and
+ * return cli_exit_for(err). */
+int cli_fail(int vg_err);
+/* Print "vigil <cmd>: <formatted>" to stderr and return CLI_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* stdout is a terminal (progress output allowed). */
+bool cli_tty(void);
+
+/* The vault path from --vault, else $VIGIL_VAULT, else NULL. */
+const char *cli_vault_path(const char *opt);
+
+#define CLI_COMMANDS(X)                                                             \
+	X(version, "print the version")
+
+#define X(name, help) int cmd_##name(int argc, char **argv);
+CLI_COMMANDS(X)
+#undef X
+
+#endif
