@@ -1,0 +1,173 @@
+/*
+ * pool.h - the storage engine: a vault's devices, blocks and commits.
+ *
+ * The pool stores opaque blocks and knows nothing of files or snapshots.
+ * Law by law (docs/FORMAT.md, "Theory of the pool", has the details):
+ *
+ *  1. Every block is addressed by a block pointer (struct vg_bp) that holds
+ *     the checksum of the stored bytes.  The caller keeps bps inside other
+ *     blocks, so the whole vault is a Merkle tree whose root bp sits in the
+ *     uberblock.  vg_pool_read() never returns bytes that fail the check.
+ *  2. vg_pool_write() only ever writes to space no committed state uses
+ *     (an append cursor in log-structured segment files); parity is
+ *     computed once for a new stripe.  Nothing is durable or visible to a
+ *     later open until vg_pool_commit(): it flushes every written segment,
+ *     then writes a new numbered, checksummed uberblock to the ring on every
+ *     device, then flushes that.  A crash at any instant leaves the last
+ *     committed state intact.
+ *  3. A read that fails its checksum is rebuilt from the other mirror
+ *     copies / parity / ditto copies; with no I/O error to say which column
+ *     is bad, combinations of columns (up to the parity count) are tried
+ *     until the checksum matches, which names the bad device(s).  Only the
+ *     columns found bad are rewritten (in place, with the correct bytes),
+ *     and only when the pool is writable.  Each device has READ, WRITE and
+ *     CKSUM counters, persisted in the uberblock (vg_pool_close() commits
+ *     changed counters, vg_pool_clear() resets them).
+ *
+ * Thread safety: vg_pool_write() and vg_pool_read() may be called from
+ * several threads at once; open/commit/close/status from one thread while no
+ * read or write is running.
+ *
+ * After a failed commit the pool is read-only (VG_EREADONLY) until reopened:
+ * memory and disk may disagree, so no further state is built on it.
+ */
+#ifndef VG_POOL_POOL_H
+#define VG_POOL_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "os/os.h"
+
+#define VG_POOL_MAX_DEVS 12
+#define VG_BP_MAX_DVA 3
+#define VG_BP_SIZE 80                      /* encoded size of a block pointer */
+#define VG_POOL_MAX_BLOCK (16u << 20)      /* largest block vg_pool_write() takes */
+#define VG_CKSUM_LEN 32
+
+enum vg_layout_kind {
+	VG_LAYOUT_SINGLE = 1, /* striped, no redundancy (metadata still ditto) */
+	VG_LAYOUT_MIRROR = 2, /* every device holds every block */
+	VG_LAYOUT_RAIDZ = 3,  /* k data + p parity columns (Reed-Solomon) */
+};
+
+struct vg_layout {
+	enum vg_layout_kind kind;
+	int nparity; /* raidz: 1..3; mirror: ndevs-1; single: 0 */
+	int ndevs;
+};
+
+/* Parse "single", "mirror", "raidz1", "raidz2", "raidz3" for ndevs devices,
+ * checking the device count (mirror 2..4, raidzP 3..12 and > P+1,
+ * single 1..12). */
+int vg_layout_parse(const char *name, int ndevs, struct vg_layout *out);
+/* "raidz2" etc.; static string. */
+const char *vg_layout_name(const struct vg_layout *l, char buf[16]);
+
+enum vg_cksum_alg {
+	VG_CKSUM_XXH3_128 = 1, /* default: corruption detection at memory speed */
+	VG_CKSUM_SHA256 = 2,
+};
+
+/* Block types are the caller's (repo/) business; the pool records them for
+ * scrub reports and uses the METADATA flag to choose ditto copies. */
+struct vg_dva {
+	uint32_t seg; /* segment number (file seg-XXXXXXXX on each device) */
+	uint32_t off; /* first row, in sectors of 4 KiB, within the segment */
+};
+
+struct vg_bp {
+	uint8_t ndva;     /* 1..3 copies */
+	uint8_t cksum_alg;
+	uint16_t type;    /* caller-defined */
+	uint32_t psize;   /* stored size in bytes, 1..VG_POOL_MAX_BLOCK */
+	uint64_t birth;   /* txg in which it was written */
+	struct vg_dva dva[VG_BP_MAX_DVA];
+	uint8_t cksum[VG_CKSUM_LEN];
+};
+
+void vg_bp_encode(const struct vg_bp *bp, uint8_t out[VG_BP_SIZE]);
+/* Validates every field it can without the pool (VG_ECORRUPT). */
+int vg_bp_decode(const uint8_t in[VG_BP_SIZE], struct vg_bp *bp);
+/* Short printable form for messages: "seg 3 off 1200 size 4096". */
+const char *vg_bp_str(const struct vg_bp *bp, char buf[96]);
+
+enum vg_dev_state {
+	VG_DEV_ONLINE = 0,
+	VG_DEV_DEGRADED = 1, /* reachable but has had errors */
+	VG_DEV_FAULTED = 2,  /* too many errors, no longer used */
+	VG_DEV_UNAVAIL = 3,  /* missing, unreadable label, or another vault's */
+	VG_DEV_OFFLINE = 4,  /* taken out of use by the administrator */
+};
+enum vg_pool_state { VG_POOL_ONLINE = 0, VG_POOL_DEGRADED = 1, VG_POOL_FAULTED = 2 };
+
+const char *vg_dev_state_name(enum vg_dev_state s);
+const char *vg_pool_state_name(enum vg_pool_state s);
+
+struct vg_dev_status {
+	char path[4096];
+	uint64_t guid;
+	enum vg_dev_state state;
+	char reason[256]; /* why UNAVAIL/FAULTED, "" otherwise */
+	uint64_t read_errs, write_errs, cksum_errs;
+};
+
+struct vg_pool_status {
+	enum vg_pool_state state;
+	struct vg_layout layout;
+	uint64_t vault_guid;
+	uint64_t txg;          /* last committed transaction */
+	uint64_t commit_time;  /* of that txg, ns since the epoch */
+	uint64_t alloc_bytes;  /* bytes of segment space allocated, all devices */
+	int ndevs;
+	struct vg_dev_status dev[VG_POOL_MAX_DEVS];
+};
+
+struct vg_pool;
+
+enum vg_pool_flags {
+	VG_POOL_RDONLY = 0,
+	VG_POOL_RDWR = 1 << 0, /* take the vault lock; allow writes, repairs, commits */
+};
+
+/* Create a new vault over empty (or new) directories and commit txg 1 with
+ * no root.  Refuses a directory that already holds a vigil device. */
+int vg_pool_create(struct vg_os *os, const struct vg_layout *layout,
+		   const char *const *paths, struct vg_pool **out);
+
+/* Open the vault that `path` (any member) belongs to; the label names the
+ * other members.  VG_EFAULTED (naming the missing devices) when more
+ * devices are missing than the layout tolerates; nothing is written then. */
+int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool **out);
+
+/* Commit changed error counters (if writable), release everything.
+ * Returns the error of that last commit, if any; NULL is a no-op. */
+int vg_pool_close(struct vg_pool *p);
+
+/* Store len bytes (1..VG_POOL_MAX_BLOCK) with `copies` ditto copies (1..3;
+ * metadata uses 2).  *bp is valid at once for vg_pool_read() in this
+ * process, and survives a crash once vg_pool_commit() returns. */
+int vg_pool_write(struct vg_pool *p, uint16_t type, const void *data, size_t len, int copies,
+		  struct vg_bp *bp);
+
+/* Read a block into buf (bp->psize bytes), verified, healed if needed.
+ * VG_ECORRUPT / VG_EIO when no copy or reconstruction verifies; the
+ * message names the block and the devices that failed. */
+int vg_pool_read(struct vg_pool *p, const struct vg_bp *bp, void *buf);
+
+/* Make everything written durable and publish root as the new state. */
+int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root);
+
+/* The committed root; *has_root false for a vault with none yet. */
+void vg_pool_root(const struct vg_pool *p, struct vg_bp *root, bool *has_root);
+
+void vg_pool_status(const struct vg_pool *p, struct vg_pool_status *st);
+
+/* Reset every device's error counters and commit. */
+int vg_pool_clear(struct vg_pool *p);
+
+/* The os the pool was opened with (for callers that need the same twin). */
+struct vg_os *vg_pool_os(const struct vg_pool *p);
+
+#endif
