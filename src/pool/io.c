@@ -1,0 +1,382 @@
+/*
+ * io.c - writing blocks, and reading them back verified and healed.
+ *
+ * Theory of the self-healing read (invariants):
+ *  1. Bytes are returned only after their checksum (held in the bp) matches.
+ *  2. Fast path: read the data columns of the first copy; if they verify,
+ *     done - parity is not read (scrub verifies it).
+ *  3. Otherwise read every column of that copy.  Columns on missing devices
+ *     or that failed with an I/O error are known-bad (erasures).  Rebuild
+ *     them from parity; if the checksum still fails, no device admitted
+ *     the fault, so try each combination of up to (parity - erasures) more
+ *     columns as erased until the checksum matches.  The columns whose
+ *     rebuilt bytes differ from what was read are the silent corruption:
+ *     that names the device.  Mirrors try each copy in turn instead.
+ *  4. If a copy cannot be recovered, the next ditto copy is tried, and the
+ *     earlier copies are repaired from the good data.
+ *  5. Repair rewrites only columns proven bad (different from the verified
+ *     data, or unreadable), in place, with the correct bytes; a column that
+ *     read correctly is never rewritten.  CKSUM counts a proven-bad column,
+ *     READ an I/O error, WRITE a failed write or repair.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "pool/impl.h"
+
+enum { COL_UNREAD, COL_OK, COL_MISSING, COL_IOERR };
+
+struct stripe {
+	struct vg_geom g;
+	struct vg_dva dva;
+	uint8_t *mem;                 /* ncols * colsize */
+	uint8_t *col[VG_RS_MAX_COLS]; /* into mem */
+	int st[VG_RS_MAX_COLS];
+};
+
+static int stripe_init(struct vg_pool *p, const struct vg_bp *bp, int i, struct stripe *s)
+{
+	memset(s, 0, sizeof *s);
+	s->dva = bp->dva[i];
+	vg_geom_of(&p->layout, bp->psize, &s->dva, &s->g);
+	if ((uint64_t)s->dva.off + s->g.rows > VG_SEG_ROWS)
+		return VG_ERR(VG_ECORRUPT, "block pointer runs past the end of segment %u", s->dva.seg);
+	s->mem = malloc((size_t)s->g.ncols * s->g.colsize);
+	if (!s->mem)
+		return VG_ERR(VG_ENOMEM, "out of memory reading a %u-byte block", bp->psize);
+	for (int c = 0; c < s->g.ncols; c++)
+		s->col[c] = s->mem + (size_t)c * s->g.colsize;
+	return 0;
+}
+
+static void stripe_release(struct stripe *s)
+{
+	free(s->mem);
+	s->mem = NULL;
+}
+
+/* Write one column; counts a WRITE error on failure. */
+static int write_col(struct vg_pool *p, int d, const struct vg_dva *dva, const void *buf, size_t len)
+{
+	struct vg_seg_handle *h;
+	int err = vg_dev_get(p, d, dva->seg, true, &h);
+	if (!err) {
+		err = vg_os_pwrite(h->f, buf, len, (uint64_t)dva->off * VG_SECTOR);
+		vg_dev_put(p, h, !err);
+	}
+	if (err)
+		vg_dev_count(p, d, 'w');
+	return err;
+}
+
+static void read_col(struct vg_pool *p, struct stripe *s, int c)
+{
+	int d = s->g.dev[c];
+	if (s->st[c] != COL_UNREAD)
+		return;
+	if (!vg_dev_usable(p, d)) {
+		s->st[c] = COL_MISSING;
+		return;
+	}
+	struct vg_seg_handle *h;
+	size_t got = 0;
+	int err = vg_dev_get(p, d, s->dva.seg, false, &h);
+	if (!err) {
+		err = vg_os_pread(h->f, s->col[c], s->g.colsize, (uint64_t)s->dva.off * VG_SECTOR, &got);
+		vg_dev_put(p, h, false);
+	}
+	if (err) {
+		vg_dev_count(p, d, 'r');
+		s->st[c] = COL_IOERR;
+		return;
+	}
+	/* A short read (truncated segment file) is wrong content, not an I/O
+	 * error: the checksum search finds and repairs it. */
+	memset(s->col[c] + got, 0, s->g.colsize - got);
+	s->st[c] = COL_OK;
+}
+
+static bool verify(const struct vg_bp *bp, const uint8_t *data)
+{
+	uint8_t sum[VG_CKSUM_LEN];
+	vg_cksum(bp->cksum_alg, data, bp->psize, sum);
+	return !memcmp(sum, bp->cksum, VG_CKSUM_LEN);
+}
+
+/* Fill `good` (ncols * colsize) with the correct stripe given correct data
+ * in its data columns. */
+static void expected_stripe(const struct stripe *s, uint8_t *good)
+{
+	uint8_t *cols[VG_RS_MAX_COLS];
+	for (int c = 0; c < s->g.ncols; c++)
+		cols[c] = good + (size_t)c * s->g.colsize;
+	vg_rs_encode(s->g.ndata, s->g.nparity, s->g.colsize, cols);
+}
+
+static void mirror_expected(const struct stripe *s, uint8_t *good)
+{
+	for (int c = 1; c < s->g.ncols; c++)
+		memcpy(good + (size_t)c * s->g.colsize, good, s->g.colsize);
+}
+
+/* Rewrite the columns of s that differ from `good` or could not be read. */
+static void repair(struct vg_pool *p, struct stripe *s, const uint8_t *good)
+{
+	for (int c = 0; c < s->g.ncols; c++) {
+		const uint8_t *want = good + (size_t)c * s->g.colsize;
+		int d = s->g.dev[c];
+		bool bad = false;
+		if (s->st[c] == COL_OK && memcmp(s->col[c], want, s->g.colsize)) {
+			vg_dev_count(p, d, 'c');
+			bad = true;
+		} else if (s->st[c] == COL_IOERR) {
+			bad = true;
+		}
+		if (bad && p->writable && !p->sticky && vg_dev_usable(p, d))
+			write_col(p, d, &s->dva, want, s->g.colsize);
+	}
+}
+
+static bool next_comb(int *idx, int r, int n)
+{
+	int i = r - 1;
+	while (i >= 0 && idx[i] == n - r + i)
+		i--;
+	if (i < 0)
+		return false;
+	idx[i]++;
+	for (int j = i + 1; j < r; j++)
+		idx[j] = idx[j - 1] + 1;
+	return true;
+}
+
+/* Try to recover the data of stripe s.  On success `good` holds the whole
+ * correct stripe.  Reads the columns it needs. */
+static bool recover(struct vg_pool *p, const struct vg_bp *bp, struct stripe *s, uint8_t *good)
+{
+	const struct vg_geom *g = &s->g;
+	size_t total = (size_t)g->ncols * g->colsize;
+	for (int c = 0; c < g->ncols; c++)
+		read_col(p, s, c);
+
+	if (p->layout.kind == VG_LAYOUT_MIRROR) {
+		for (int c = 0; c < g->ncols; c++) {
+			if (s->st[c] != COL_OK || !verify(bp, s->col[c]))
+				continue;
+			memcpy(good, s->col[c], g->colsize);
+			mirror_expected(s, good);
+			return true;
+		}
+		return false;
+	}
+	if (g->nparity == 0) {
+		for (int c = 0; c < g->ncols; c++)
+			if (s->st[c] != COL_OK)
+				return false;
+		if (!verify(bp, s->mem))
+			return false;
+		memcpy(good, s->mem, total);
+		return true;
+	}
+
+	bool erased[VG_RS_MAX_COLS] = {0};
+	int known = 0, cand[VG_RS_MAX_COLS], ncand = 0;
+	for (int c = 0; c < g->ncols; c++) {
+		if (s->st[c] == COL_OK) {
+			cand[ncand++] = c;
+		} else {
+			erased[c] = true;
+			known++;
+		}
+	}
+	if (known > g->nparity)
+		return false;
+	for (int r = 0; r <= g->nparity - known; r++) {
+		int idx[VG_RS_MAX_COLS];
+		for (int i = 0; i < r; i++)
+			idx[i] = i;
+		do {
+			bool e[VG_RS_MAX_COLS];
+			bool any_data = known > 0 && r == 0;
+			memcpy(e, erased, sizeof e);
+			for (int i = 0; i < r; i++) {
+				e[cand[idx[i]]] = true;
+				if (cand[idx[i]] < g->ndata)
+					any_data = true;
+			}
+			if (r == 0 && known == 0)
+				any_data = true; /* plain re-verify of what was read */
+			if (!any_data)
+				continue; /* erasing only parity cannot change the data */
+			memcpy(good, s->mem, total);
+			uint8_t *cols[VG_RS_MAX_COLS];
+			for (int c = 0; c < g->ncols; c++)
+				cols[c] = good + (size_t)c * g->colsize;
+			if (vg_rs_reconstruct(g->ndata, g->nparity, g->colsize, cols, e))
+				continue;
+			if (verify(bp, good)) {
+				expected_stripe(s, good);
+				return true;
+			}
+		} while (r > 0 && next_comb(idx, r, ncand));
+	}
+	return false;
+}
+
+int vg_pool_read(struct vg_pool *p, const struct vg_bp *bp, void *buf)
+{
+	struct stripe s[VG_BP_MAX_DVA];
+	uint8_t *good = NULL;
+	int err = 0, nread = 0;
+	char b[96];
+
+	if (bp->ndva < 1 || bp->ndva > VG_BP_MAX_DVA || bp->psize < 1 || bp->psize > VG_POOL_MAX_BLOCK)
+		return VG_ERR(VG_ECORRUPT, "invalid block pointer");
+	for (int i = 0; i < bp->ndva; i++) {
+		if ((err = stripe_init(p, bp, i, &s[i])))
+			goto out;
+		nread++;
+		/* fast path: the data columns alone */
+		bool all = true;
+		for (int c = 0; c < s[i].g.ndata; c++) {
+			read_col(p, &s[i], c);
+			if (s[i].st[c] != COL_OK)
+				all = false;
+		}
+		if (all && verify(bp, s[i].mem)) {
+			memcpy(buf, s[i].mem, bp->psize);
+			if (i > 0)
+				goto heal_earlier;
+			goto out;
+		}
+		if (!good && !(good = malloc((size_t)s[i].g.ncols * s[i].g.colsize))) {
+			err = VG_ERR(VG_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (recover(p, bp, &s[i], good)) {
+			repair(p, &s[i], good);
+			memcpy(buf, good, bp->psize);
+			if (i > 0)
+				goto heal_earlier;
+			goto out;
+		}
+	}
+	{
+		char devs[1024] = "";
+		size_t n = 0;
+		bool io = false;
+		for (int i = 0; i < nread; i++)
+			for (int c = 0; c < s[i].g.ncols; c++) {
+				if (s[i].st[c] == COL_OK)
+					continue;
+				io = io || s[i].st[c] == COL_IOERR;
+				int w = snprintf(devs + n, sizeof devs - n, "%s'%s' %s", n ? ", " : "",
+						 p->dev[s[i].g.dev[c]].path,
+						 s[i].st[c] == COL_MISSING ? "missing" : "unreadable");
+				if (w > 0 && (size_t)w < sizeof devs - n)
+					n += (size_t)w;
+			}
+		err = VG_ERR(io ? VG_EIO : VG_ECORRUPT,
+			     "%s is damaged beyond repair: no copy or reconstruction matches its checksum%s%s",
+			     vg_bp_str(bp, b), n ? "; " : "", devs);
+	}
+	goto out;
+
+heal_earlier:
+	/* buf holds verified data: rebuild each failed earlier copy from it. */
+	for (int i = 0; i < nread - 1; i++) {
+		size_t total = (size_t)s[i].g.ncols * s[i].g.colsize;
+		if (!good && !(good = malloc(total)))
+			break;
+		memset(good, 0, total);
+		memcpy(good, buf, bp->psize);
+		if (p->layout.kind == VG_LAYOUT_MIRROR)
+			mirror_expected(&s[i], good);
+		else
+			expected_stripe(&s[i], good);
+		for (int c = 0; c < s[i].g.ncols; c++)
+			read_col(p, &s[i], c);
+		repair(p, &s[i], good);
+	}
+out:
+	for (int i = 0; i < nread; i++)
+		stripe_release(&s[i]);
+	free(good);
+	return err;
+}
+
+int vg_pool_write(struct vg_pool *p, uint16_t type, const void *data, size_t len, int copies,
+		  struct vg_bp *bp)
+{
+	if (!p->writable)
+		return VG_ERR(VG_EINVAL, "vault opened read-only");
+	if (p->sticky)
+		return VG_ERR(VG_EREADONLY, "an earlier write to this vault failed; reopen it to continue");
+	if (len < 1 || len > VG_POOL_MAX_BLOCK || copies < 1 || copies > VG_BP_MAX_DVA)
+		return VG_ERR(VG_EINVAL, "bad block write (%zu bytes, %d copies)", len, copies);
+
+	memset(bp, 0, sizeof *bp);
+	bp->ndva = (uint8_t)copies;
+	bp->cksum_alg = VG_CKSUM_XXH3_128;
+	bp->type = type;
+	bp->psize = (uint32_t)len;
+	bp->birth = p->ub.txg + 1;
+	vg_cksum(bp->cksum_alg, data, len, bp->cksum);
+
+	uint32_t rows = vg_geom_rows(&p->layout, bp->psize);
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < copies; i++) {
+		if (p->cursor_off + rows > VG_SEG_ROWS) {
+			p->cursor_seg++;
+			p->cursor_off = 0;
+		}
+		bp->dva[i].seg = p->cursor_seg;
+		bp->dva[i].off = p->cursor_off;
+		p->cursor_off += rows;
+	}
+	pthread_mutex_unlock(&p->lock);
+
+	int err = 0;
+	uint8_t *scratch = NULL;
+	for (int i = 0; i < copies && !err; i++) {
+		struct vg_geom g;
+		vg_geom_of(&p->layout, bp->psize, &bp->dva[i], &g);
+		bool mirror = p->layout.kind == VG_LAYOUT_MIRROR;
+		/* Full data columns are written straight from the caller's
+		 * buffer; the last (padded) one and parity use scratch. */
+		if (!scratch && !(scratch = calloc((size_t)(1 + g.nparity), g.colsize))) {
+			err = VG_ERR(VG_ENOMEM, "out of memory writing a %zu-byte block", len);
+			break;
+		}
+		uint8_t *cols[VG_RS_MAX_COLS];
+		for (int c = 0; c < g.ndata; c++) {
+			size_t start = (size_t)c * g.colsize;
+			if (start + g.colsize <= len) {
+				cols[c] = (uint8_t *)data + start;
+			} else {
+				memset(scratch, 0, g.colsize);
+				memcpy(scratch, (const uint8_t *)data + start, len - start);
+				cols[c] = scratch;
+			}
+		}
+		for (int c = g.ndata; c < g.ncols; c++)
+			cols[c] = mirror ? cols[0] : scratch + (size_t)(1 + c - g.ndata) * g.colsize;
+		if (!mirror)
+			vg_rs_encode(g.ndata, g.nparity, g.colsize, cols);
+		int lost = 0;
+		for (int c = 0; c < g.ncols; c++) {
+			int d = g.dev[c];
+			if (!vg_dev_usable(p, d) || write_col(p, d, &bp->dva[i], cols[c], g.colsize))
+				lost++;
+		}
+		if (lost > g.nparity) {
+			char b[96];
+			err = VG_ERR(VG_EIO, "cannot write %s: %d of %d columns failed", vg_bp_str(bp, b), lost,
+				     g.ncols);
+		}
+	}
+	free(scratch);
+	return err;
+}

@@ -1,0 +1,542 @@
+/*
+ * pool.c - creating, opening, committing and closing a vault.
+ *
+ * Theory of the commit (the invariants every change here keeps):
+ *  1. Committed state is exactly what the newest valid uberblock names: its
+ *     root bp, its allocation cursor, its counters.  Nothing else on disk
+ *     is trusted.
+ *  2. vg_pool_write() only writes rows at or beyond the cursor of the last
+ *     commit, so no committed block is ever overwritten (self-heal repairs
+ *     rewrite a block's own bytes, which changes nothing a reader sees).
+ *  3. A commit makes every segment write durable (fdatasync, and the
+ *     directory when files were added) BEFORE any uberblock is written, then
+ *     writes the uberblock for txg T+1 into slot (T+1) mod 32 of every
+ *     device's ring and flushes it.  A crash before the first uberblock
+ *     write is durable leaves T; after it, T+1 - both complete states.
+ *  4. Opening reads the ring of every reachable device, and takes the
+ *     newest uberblock (highest txg) that is intact AND whose root block
+ *     reads and verifies; older ones are the fallback.  Torn or rotten
+ *     slots are skipped, never half-believed.
+ *  5. A commit that fails after writing anything leaves memory and disk out
+ *     of step: the handle turns read-only (p->sticky) until reopened.
+ *  6. Opening never writes unless the vault opened whole enough to use
+ *     (not FAULTED) and the caller asked for a writable handle.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "pool/impl.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int random_u64(uint64_t *out)
+{
+	uint64_t v = 0;
+	while (v == 0)
+		if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+			return VG_ERRNO(errno, "cannot get random numbers");
+	*out = v;
+	return 0;
+}
+
+const char *vg_dev_state_name(enum vg_dev_state s)
+{
+	switch (s) {
+	case VG_DEV_ONLINE: return "ONLINE";
+	case VG_DEV_DEGRADED: return "DEGRADED";
+	case VG_DEV_FAULTED: return "FAULTED";
+	case VG_DEV_UNAVAIL: return "UNAVAIL";
+	case VG_DEV_OFFLINE: return "OFFLINE";
+	}
+	return "?";
+}
+
+const char *vg_pool_state_name(enum vg_pool_state s)
+{
+	switch (s) {
+	case VG_POOL_ONLINE: return "ONLINE";
+	case VG_POOL_DEGRADED: return "DEGRADED";
+	case VG_POOL_FAULTED: return "FAULTED";
+	}
+	return "?";
+}
+
+struct vg_os *vg_pool_os(const struct vg_pool *p) { return p->os; }
+
+/* Read and decode the better of the two label copies in an open label file. */
+static int read_label(struct vg_file *f, const char *dev, struct vg_label *out)
+{
+	uint8_t *buf = malloc(2 * VG_LABEL_SIZE);
+	size_t got = 0;
+	int err;
+	if (!buf)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	if ((err = vg_os_pread(f, buf, 2 * VG_LABEL_SIZE, 0, &got)))
+		goto out;
+	struct vg_label l[2];
+	int e0 = vg_label_decode(buf, got, &l[0], dev);
+	char msg0[256];
+	snprintf(msg0, sizeof msg0, "%s", vg_errmsg());
+	int e1 = got > VG_LABEL_SIZE ? vg_label_decode(buf + VG_LABEL_SIZE, got - VG_LABEL_SIZE, &l[1], dev)
+				     : VG_ECORRUPT;
+	if (!e0 && (e1 || l[0].gen >= l[1].gen))
+		*out = l[0];
+	else if (!e1)
+		*out = l[1];
+	else
+		err = VG_ERR(e0 == VG_ENOENT && got < 8 ? VG_ENOENT : e0, "%s", msg0);
+out:
+	free(buf);
+	return err;
+}
+
+static int open_label(struct vg_os *os, const char *dev, bool rw, struct vg_file **f, struct vg_label *l)
+{
+	struct vg_os_stat st;
+	int err = vg_os_stat(os, dev, &st);
+	if (err)
+		return err;
+	if (!st.exists)
+		return VG_ERR(VG_ENOENT, "no vault device at '%s': the directory does not exist", dev);
+	if (!st.is_dir)
+		return VG_ERR(VG_EINVAL, "'%s' is not a directory", dev);
+	char *lp = vg_path_join(dev, VG_LABEL_NAME);
+	if (!lp)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	err = vg_os_open(os, lp, rw ? VG_O_RDWR : VG_O_RDONLY, f);
+	free(lp);
+	if (err == VG_ENOENT)
+		return VG_ERR(VG_ENOENT, "'%s' is not a vigil vault device (no label file)", dev);
+	if (err)
+		return err;
+	err = read_label(*f, dev, l);
+	if (err) {
+		vg_os_close(*f);
+		*f = NULL;
+	}
+	return err;
+}
+
+static void pool_free(struct vg_pool *p)
+{
+	if (!p)
+		return;
+	for (int d = 0; d < p->ndevs; d++)
+		vg_dev_close_all(p, d);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static struct vg_pool *pool_alloc(struct vg_os *os)
+{
+	struct vg_pool *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->os = os;
+	pthread_mutex_init(&p->lock, NULL);
+	return p;
+}
+
+/* Try the candidate uberblocks newest first; keep the first whose root
+ * verifies. */
+static int choose_uber(struct vg_pool *p, struct vg_uber *cand, int ncand)
+{
+	/* insertion sort by txg, descending (ncand <= 12 * 32) */
+	for (int i = 1; i < ncand; i++) {
+		struct vg_uber t = cand[i];
+		int j = i - 1;
+		while (j >= 0 && cand[j].txg < t.txg) {
+			cand[j + 1] = cand[j];
+			j--;
+		}
+		cand[j + 1] = t;
+	}
+	int last_err = VG_ERR(VG_ECORRUPT, "no intact uberblock on any device");
+	uint64_t tried = UINT64_MAX;
+	for (int i = 0; i < ncand; i++) {
+		if (cand[i].txg == tried)
+			continue;
+		tried = cand[i].txg;
+		p->ub = cand[i];
+		p->cursor_seg = cand[i].cursor_seg;
+		p->cursor_off = cand[i].cursor_off;
+		for (int d = 0; d < p->ndevs; d++) {
+			for (int k = 0; k < cand[i].ndevs; k++) {
+				if (cand[i].dev[k].guid != p->dev[d].guid)
+					continue;
+				p->dev[d].read_errs = cand[i].dev[k].read_errs;
+				p->dev[d].write_errs = cand[i].dev[k].write_errs;
+				p->dev[d].cksum_errs = cand[i].dev[k].cksum_errs;
+			}
+		}
+		if (!cand[i].has_root)
+			return 0;
+		uint8_t *buf = malloc(cand[i].root.psize);
+		if (!buf)
+			return VG_ERR(VG_ENOMEM, "out of memory");
+		last_err = vg_pool_read(p, &cand[i].root, buf);
+		free(buf);
+		if (!last_err)
+			return 0;
+	}
+	return vg_err_prefix(last_err, "cannot find a usable uberblock");
+}
+
+static int load_ubers(struct vg_pool *p)
+{
+	struct vg_uber *cand = calloc((size_t)p->ndevs * VG_UB_SLOTS, sizeof *cand);
+	uint8_t *ring = malloc((size_t)VG_UB_SLOTS * VG_UB_SLOT);
+	int ncand = 0, err = 0;
+	if (!cand || !ring) {
+		err = VG_ERR(VG_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int d = 0; d < p->ndevs; d++) {
+		if (!vg_dev_usable(p, d))
+			continue;
+		size_t got = 0;
+		if (vg_os_pread(p->dev[d].label, ring, (size_t)VG_UB_SLOTS * VG_UB_SLOT, VG_UB_RING_OFF, &got)) {
+			vg_dev_count(p, d, 'r');
+			continue;
+		}
+		for (size_t s = 0; s + VG_UB_SLOT <= got; s += VG_UB_SLOT) {
+			struct vg_uber u;
+			if (vg_uber_decode(ring + s, VG_UB_SLOT, &u) == 0 && u.vault_guid == p->vault_guid &&
+			    u.ndevs == p->ndevs)
+				cand[ncand++] = u;
+		}
+	}
+	err = choose_uber(p, cand, ncand);
+out:
+	free(cand);
+	free(ring);
+	return err;
+}
+
+static int tolerance_check(struct vg_pool *p)
+{
+	int missing = 0, tol = vg_layout_tolerance(&p->layout);
+	char list[2048] = "";
+	size_t n = 0;
+	for (int d = 0; d < p->ndevs; d++) {
+		if (vg_dev_usable(p, d))
+			continue;
+		missing++;
+		int w = snprintf(list + n, sizeof list - n, "%s'%s' (%s)", n ? ", " : "", p->dev[d].path,
+				 p->dev[d].reason);
+		if (w > 0 && (size_t)w < sizeof list - n)
+			n += (size_t)w;
+	}
+	if (missing <= tol)
+		return 0;
+	char lb[16];
+	return VG_ERR(VG_EFAULTED,
+		      "vault is FAULTED: %d of %d devices unavailable, %s tolerates %d: %s; "
+		      "reconnect the missing devices and retry",
+		      missing, p->ndevs, vg_layout_name(&p->layout, lb), tol, list);
+}
+
+int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool **out)
+{
+	struct vg_pool *p = pool_alloc(os);
+	struct vg_file *f0 = NULL;
+	bool rw = flags & VG_POOL_RDWR;
+	int err;
+	*out = NULL;
+	if (!p)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	if ((err = open_label(os, path, rw, &f0, &p->label)))
+		goto fail;
+	p->layout = p->label.layout;
+	p->ndevs = p->layout.ndevs;
+	p->vault_guid = p->label.vault_guid;
+	p->writable = rw;
+	for (int d = 0; d < p->ndevs; d++) {
+		struct vg_dev *dev = &p->dev[d];
+		bool self = (uint32_t)d == p->label.dev_index;
+		const char *src = self ? path : p->label.member[d].path;
+		size_t n = strlen(src);
+		if (n > VG_MAX_PATH)
+			n = VG_MAX_PATH;
+		memcpy(dev->path, src, n);
+		dev->path[n] = 0;
+		dev->guid = p->label.member[d].guid;
+		if (self) {
+			dev->label = f0;
+			f0 = NULL;
+			continue;
+		}
+		struct vg_label l;
+		err = open_label(os, dev->path, rw, &dev->label, &l);
+		if (!err && (l.vault_guid != p->vault_guid || l.dev_guid != dev->guid)) {
+			err = VG_ERR(VG_EINVAL, "%s", l.vault_guid != p->vault_guid ? "holds a device of another vault"
+										: "holds another device of this vault");
+			vg_os_close(dev->label);
+			dev->label = NULL;
+		}
+		if (err) {
+			dev->state = VG_DEV_UNAVAIL;
+			snprintf(dev->reason, sizeof dev->reason, "%s", vg_errmsg());
+			err = 0;
+		}
+	}
+	if ((err = tolerance_check(p)))
+		goto fail;
+	if (rw) {
+		for (int d = 0; d < p->ndevs; d++)
+			if (vg_dev_usable(p, d) && (err = vg_os_lock(p->dev[d].label)))
+				goto fail;
+	}
+	if ((err = load_ubers(p)))
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	vg_os_close(f0);
+	pool_free(p);
+	return err;
+}
+
+static int write_label_file(struct vg_os *os, const char *dev, const struct vg_label *l)
+{
+	uint8_t *buf = calloc(1, VG_LABEL_FILE_SIZE);
+	char *lp = vg_path_join(dev, VG_LABEL_NAME);
+	struct vg_file *f = NULL;
+	int err = 0;
+	if (!buf || !lp) {
+		err = VG_ERR(VG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((err = vg_label_encode(l, buf)))
+		goto out;
+	memcpy(buf + VG_LABEL_SIZE, buf, VG_LABEL_SIZE);
+	if ((err = vg_os_open(os, lp, VG_O_RDWR | VG_O_CREAT | VG_O_EXCL, &f)))
+		goto out;
+	if ((err = vg_os_pwrite(f, buf, VG_LABEL_FILE_SIZE, 0)) || (err = vg_os_sync(f)))
+		goto out;
+	err = vg_os_syncdir(os, dev);
+out:
+	vg_os_close(f);
+	free(lp);
+	free(buf);
+	return err;
+}
+
+static int prepare_dir(struct vg_os *os, const char *dev)
+{
+	struct vg_os_stat st;
+	int err = vg_os_stat(os, dev, &st);
+	if (err)
+		return err;
+	if (st.exists && !st.is_dir)
+		return VG_ERR(VG_EINVAL, "'%s' exists and is not a directory", dev);
+	if (st.exists) {
+		char *lp = vg_path_join(dev, VG_LABEL_NAME);
+		if (!lp)
+			return VG_ERR(VG_ENOMEM, "out of memory");
+		err = vg_os_stat(os, lp, &st);
+		free(lp);
+		if (err)
+			return err;
+		if (st.exists)
+			return VG_ERR(VG_EEXIST, "'%s' already holds a vigil vault device; use an empty directory",
+				      dev);
+	} else if ((err = vg_os_mkdir(os, dev))) {
+		return err;
+	}
+	return vg_os_writable(os, dev);
+}
+
+int vg_pool_create(struct vg_os *os, const struct vg_layout *layout, const char *const *paths,
+		   struct vg_pool **out)
+{
+	struct vg_label l;
+	int err;
+	*out = NULL;
+	memset(&l, 0, sizeof l);
+	l.layout = *layout;
+	l.created = now_ns();
+	l.gen = 1;
+	if ((err = random_u64(&l.vault_guid)))
+		return err;
+	for (int d = 0; d < layout->ndevs; d++) {
+		if (strlen(paths[d]) > VG_MAX_PATH)
+			return VG_ERR(VG_EINVAL, "device path too long: '%.60s...'", paths[d]);
+		for (int e = 0; e < d; e++)
+			if (!strcmp(paths[d], paths[e]))
+				return VG_ERR(VG_EINVAL, "device '%s' is listed twice", paths[d]);
+		snprintf(l.member[d].path, sizeof l.member[d].path, "%s", paths[d]);
+		if ((err = random_u64(&l.member[d].guid)))
+			return err;
+	}
+	/* Check every directory before writing any label: a bad path leaves
+	 * nothing behind. */
+	for (int d = 0; d < layout->ndevs; d++)
+		if ((err = prepare_dir(os, paths[d])))
+			return err;
+	for (int d = 0; d < layout->ndevs; d++) {
+		l.dev_index = (uint32_t)d;
+		l.dev_guid = l.member[d].guid;
+		if ((err = write_label_file(os, paths[d], &l)))
+			return err;
+	}
+	/* txg 1: an empty vault, committed like any other state. */
+	struct vg_pool *p = pool_alloc(os);
+	if (!p)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	p->label = l;
+	p->label.dev_index = 0;
+	p->label.dev_guid = l.member[0].guid;
+	p->layout = *layout;
+	p->ndevs = layout->ndevs;
+	p->vault_guid = l.vault_guid;
+	p->writable = true;
+	for (int d = 0; d < p->ndevs; d++) {
+		snprintf(p->dev[d].path, sizeof p->dev[d].path, "%s", paths[d]);
+		p->dev[d].guid = l.member[d].guid;
+		struct vg_label tmp;
+		if ((err = open_label(os, paths[d], true, &p->dev[d].label, &tmp)) ||
+		    (err = vg_os_lock(p->dev[d].label)))
+			goto fail;
+	}
+	if ((err = vg_pool_commit(p, NULL)))
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	pool_free(p);
+	return err;
+}
+
+static void fault_dev(struct vg_pool *p, int d, const char *why)
+{
+	p->dev[d].state = VG_DEV_FAULTED;
+	snprintf(p->dev[d].reason, sizeof p->dev[d].reason, "%s", why);
+	p->dev[d].write_errs++;
+}
+
+int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root)
+{
+	if (!p->writable)
+		return VG_ERR(VG_EINVAL, "vault opened read-only");
+	if (p->sticky)
+		return VG_ERR(VG_EREADONLY, "an earlier write to this vault failed; reopen it to continue");
+
+	/* 1. Everything written so far becomes durable, device by device. */
+	for (int d = 0; d < p->ndevs; d++) {
+		if (!vg_dev_usable(p, d))
+			continue;
+		if (p->dev[d].lost_writes)
+			fault_dev(p, d, "a flush to stable storage failed");
+		else if (vg_dev_sync(p, d))
+			fault_dev(p, d, vg_errmsg());
+	}
+	int err = tolerance_check(p);
+	if (err) {
+		p->sticky = err;
+		return vg_err_prefix(err, "cannot commit");
+	}
+
+	/* 2. The new uberblock, on every device. */
+	struct vg_uber u;
+	memset(&u, 0, sizeof u);
+	u.txg = p->ub.txg + 1;
+	u.time = now_ns();
+	u.vault_guid = p->vault_guid;
+	u.cursor_seg = p->cursor_seg;
+	u.cursor_off = p->cursor_off;
+	if (root) {
+		u.has_root = true;
+		u.root = *root;
+	}
+	u.ndevs = p->ndevs;
+	for (int d = 0; d < p->ndevs; d++) {
+		u.dev[d].guid = p->dev[d].guid;
+		u.dev[d].read_errs = p->dev[d].read_errs;
+		u.dev[d].write_errs = p->dev[d].write_errs;
+		u.dev[d].cksum_errs = p->dev[d].cksum_errs;
+	}
+	uint8_t slot[VG_UB_SLOT];
+	vg_uber_encode(&u, slot);
+	uint64_t off = VG_UB_RING_OFF + (u.txg % VG_UB_SLOTS) * VG_UB_SLOT;
+	int written = 0;
+	for (int d = 0; d < p->ndevs; d++) {
+		if (!vg_dev_usable(p, d))
+			continue;
+		if (vg_os_pwrite(p->dev[d].label, slot, sizeof slot, off) || vg_os_sync(p->dev[d].label))
+			fault_dev(p, d, vg_errmsg());
+		else
+			written++;
+	}
+	if (!written) {
+		p->sticky = VG_EIO;
+		return VG_ERR(VG_EIO, "cannot commit: the uberblock could not be written to any device");
+	}
+	p->ub = u;
+	p->stats_dirty = false;
+	return 0;
+}
+
+void vg_pool_root(const struct vg_pool *p, struct vg_bp *root, bool *has_root)
+{
+	*has_root = p->ub.has_root;
+	if (p->ub.has_root)
+		*root = p->ub.root;
+	else
+		memset(root, 0, sizeof *root);
+}
+
+void vg_pool_status(const struct vg_pool *p, struct vg_pool_status *st)
+{
+	memset(st, 0, sizeof *st);
+	st->layout = p->layout;
+	st->vault_guid = p->vault_guid;
+	st->txg = p->ub.txg;
+	st->commit_time = p->ub.time;
+	st->alloc_bytes = ((uint64_t)p->cursor_seg * VG_SEG_ROWS + p->cursor_off) * VG_SECTOR * (uint64_t)p->ndevs;
+	st->ndevs = p->ndevs;
+	int bad = 0;
+	for (int d = 0; d < p->ndevs; d++) {
+		const struct vg_dev *dev = &p->dev[d];
+		struct vg_dev_status *s = &st->dev[d];
+		snprintf(s->path, sizeof s->path, "%s", dev->path);
+		snprintf(s->reason, sizeof s->reason, "%s", dev->reason);
+		s->guid = dev->guid;
+		s->state = dev->state;
+		s->read_errs = dev->read_errs;
+		s->write_errs = dev->write_errs;
+		s->cksum_errs = dev->cksum_errs;
+		if (!vg_dev_usable(p, d))
+			bad++;
+	}
+	st->state = bad == 0 ? VG_POOL_ONLINE
+		  : bad <= vg_layout_tolerance(&p->layout) ? VG_POOL_DEGRADED : VG_POOL_FAULTED;
+}
+
+int vg_pool_clear(struct vg_pool *p)
+{
+	for (int d = 0; d < p->ndevs; d++)
+		p->dev[d].read_errs = p->dev[d].write_errs = p->dev[d].cksum_errs = 0;
+	return vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
+}
+
+int vg_pool_close(struct vg_pool *p)
+{
+	int err = 0;
+	if (!p)
+		return 0;
+	if (p->writable && !p->sticky && p->stats_dirty)
+		err = vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
+	pool_free(p);
+	return err;
+}

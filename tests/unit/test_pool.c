@@ -1,0 +1,373 @@
+/*
+ * test_pool.c - the storage engine: layouts, commits, self-healing reads,
+ * degraded and faulted vaults, bad labels.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/err.h"
+#include "pool/impl.h"
+#include "pool/pool.h"
+#include "pool/rs.h"
+#include "t.h"
+
+#define NBLK 24
+
+struct fixture {
+	int n;
+	const char *paths[VG_POOL_MAX_DEVS];
+	char store[VG_POOL_MAX_DEVS][512];
+	struct vg_bp bp[NBLK];
+	size_t len[NBLK];
+	struct vg_bp root;
+};
+
+static size_t blk_len(int i) { return i == 0 ? 1 : (size_t)(i * 37001) % (3u << 20) + 1; }
+
+static int make_vault(struct fixture *fx, const char *layout, int n)
+{
+	struct vg_layout l;
+	struct vg_pool *p;
+	int err;
+	fx->n = n;
+	for (int d = 0; d < n; d++) {
+		snprintf(fx->store[d], sizeof fx->store[d], "%s", t_path("dev%d", d));
+		fx->paths[d] = fx->store[d];
+	}
+	if ((err = vg_layout_parse(layout, n, &l)) || (err = vg_pool_create(vg_os_posix(), &l, fx->paths, &p)))
+		return err;
+	for (int i = 0; i < NBLK; i++) {
+		fx->len[i] = blk_len(i);
+		uint8_t *b = malloc(fx->len[i]);
+		t_fill(b, fx->len[i], (uint64_t)i + 1);
+		err = vg_pool_write(p, 1, b, fx->len[i], i % 3 == 0 ? 2 : 1, &fx->bp[i]);
+		free(b);
+		if (err)
+			break;
+	}
+	fx->root = fx->bp[1];
+	if (!err)
+		err = vg_pool_commit(p, &fx->root);
+	int e2 = vg_pool_close(p);
+	return err ? err : e2;
+}
+
+/* Reads every block and compares; returns the number of mismatches or
+ * failed reads. */
+static int read_all(struct vg_pool *p, struct fixture *fx)
+{
+	int bad = 0;
+	for (int i = 0; i < NBLK; i++) {
+		uint8_t *want = malloc(fx->len[i]), *got = malloc(fx->len[i]);
+		t_fill(want, fx->len[i], (uint64_t)i + 1);
+		int err = vg_pool_read(p, &fx->bp[i], got);
+		if (err || memcmp(want, got, fx->len[i])) {
+			if (err)
+				fprintf(stderr, "  block %d: %s\n", i, vg_errmsg());
+			bad++;
+		}
+		free(want);
+		free(got);
+	}
+	return bad;
+}
+
+static uint64_t cksum_errs(struct vg_pool *p, int d)
+{
+	struct vg_pool_status st;
+	vg_pool_status(p, &st);
+	return st.dev[d].cksum_errs;
+}
+
+/* Overwrite len bytes at off of every segment file of device d. */
+static void scribble(const char *dev, uint64_t seed)
+{
+	for (int seg = 0; seg < 4; seg++) {
+		char path[600];
+		snprintf(path, sizeof path, "%s/seg-%08x", dev, seg);
+		FILE *f = fopen(path, "r+b");
+		if (!f)
+			continue;
+		fseek(f, 0, SEEK_END);
+		long size = ftell(f);
+		uint64_t s = seed;
+		for (int k = 0; k < 64 && size > 0; k++) {
+			long off = (long)(t_rand(&s) % (uint64_t)size);
+			fseek(f, off, SEEK_SET);
+			char junk[16];
+			t_fill(junk, sizeof junk, t_rand(&s));
+			fwrite(junk, 1, sizeof junk, f);
+		}
+		fclose(f);
+	}
+}
+
+TEST(rs_reconstructs_every_erasure_pattern)
+{
+	for (int k = 1; k <= 9; k++)
+		for (int m = 1; m <= 3; m++) {
+			size_t len = 4096;
+			uint8_t *mem = malloc((size_t)(k + m) * len), *orig = malloc((size_t)(k + m) * len);
+			uint8_t *cols[VG_RS_MAX_COLS];
+			for (int c = 0; c < k + m; c++)
+				cols[c] = mem + (size_t)c * len;
+			t_fill(mem, (size_t)k * len, (uint64_t)(k * 10 + m));
+			vg_rs_encode(k, m, len, cols);
+			memcpy(orig, mem, (size_t)(k + m) * len);
+			for (unsigned mask = 1; mask < (1u << (k + m)); mask++) {
+				if (__builtin_popcount(mask) > m)
+					continue;
+				bool e[VG_RS_MAX_COLS] = {0};
+				for (int c = 0; c < k + m; c++)
+					if (mask & (1u << c)) {
+						e[c] = true;
+						memset(cols[c], 0xa5, len);
+					}
+				T_OK(vg_rs_reconstruct(k, m, len, cols, e));
+				T_CHECKF(!memcmp(mem, orig, (size_t)(k + m) * len), "k=%d m=%d mask=%x", k, m, mask);
+			}
+			free(mem);
+			free(orig);
+		}
+}
+
+TEST(layout_parse_checks_device_counts)
+{
+	struct vg_layout l;
+	T_OK(vg_layout_parse("raidz2", 4, &l));
+	T_EQ(l.nparity, 2);
+	T_EQ(vg_layout_parse("raidz3", 4, &l), VG_EINVAL);
+	T_EQ(vg_layout_parse("mirror", 5, &l), VG_EINVAL);
+	T_EQ(vg_layout_parse("raidz1", 13, &l), VG_EINVAL);
+	T_EQ(vg_layout_parse("raid5", 3, &l), VG_EINVAL);
+	T_CHECK(strstr(vg_errmsg(), "unknown layout 'raid5'"));
+}
+
+TEST(bp_roundtrip_and_rejects_garbage)
+{
+	struct vg_bp a = {.ndva = 2, .cksum_alg = 1, .type = 7, .psize = 12345, .birth = 99,
+			  .dva = {{1, 2}, {3, 4}}};
+	a.cksum[0] = 0xaa;
+	uint8_t e[VG_BP_SIZE];
+	struct vg_bp b;
+	vg_bp_encode(&a, e);
+	T_OK(vg_bp_decode(e, &b));
+	T_CHECK(!memcmp(&a, &b, sizeof a));
+	e[0] = 4;
+	T_EQ(vg_bp_decode(e, &b), VG_ECORRUPT);
+	e[0] = 2;
+	e[79] = 1;
+	T_EQ(vg_bp_decode(e, &b), VG_EVERSION);
+}
+
+static void roundtrip(const char *layout, int n)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, layout, n));
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[n - 1], VG_POOL_RDONLY, &p));
+	struct vg_bp root;
+	bool has;
+	vg_pool_root(p, &root, &has);
+	T_CHECK(has && !memcmp(&root, &fx.root, sizeof root));
+	T_EQ(read_all(p, &fx), 0);
+	struct vg_pool_status st;
+	vg_pool_status(p, &st);
+	T_EQ(st.state, VG_POOL_ONLINE);
+	T_EQ(st.txg, 2);
+	vg_pool_close(p);
+}
+
+TEST(roundtrip_single1) { roundtrip("single", 1); }
+TEST(roundtrip_single3) { roundtrip("single", 3); }
+TEST(roundtrip_mirror2) { roundtrip("mirror", 2); }
+TEST(roundtrip_mirror4) { roundtrip("mirror", 4); }
+TEST(roundtrip_raidz1) { roundtrip("raidz1", 4); }
+TEST(roundtrip_raidz2) { roundtrip("raidz2", 6); }
+TEST(roundtrip_raidz3_12) { roundtrip("raidz3", 12); }
+
+static void lose(const char *layout, int n, int nlost, int expect_state)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, layout, n));
+	for (int d = 0; d < nlost; d++)
+		T_EQ(t_sh("rm -rf '%s'", fx.paths[d]), 0);
+	int err = vg_pool_open(vg_os_posix(), fx.paths[n - 1], VG_POOL_RDWR, &p);
+	if (expect_state == VG_POOL_FAULTED) {
+		T_EQ(err, VG_EFAULTED);
+		T_CHECKF(strstr(vg_errmsg(), fx.paths[0]) != NULL, "message names the device: %s", vg_errmsg());
+		return;
+	}
+	T_OK(err);
+	struct vg_pool_status st;
+	vg_pool_status(p, &st);
+	T_EQ(st.state, expect_state);
+	for (int d = 0; d < nlost; d++)
+		T_EQ(st.dev[d].state, VG_DEV_UNAVAIL);
+	T_EQ(read_all(p, &fx), 0);
+	T_OK(vg_pool_close(p));
+}
+
+TEST(degraded_raidz1_one_lost) { lose("raidz1", 4, 1, VG_POOL_DEGRADED); }
+TEST(degraded_raidz2_two_lost) { lose("raidz2", 6, 2, VG_POOL_DEGRADED); }
+TEST(degraded_raidz3_three_lost) { lose("raidz3", 7, 3, VG_POOL_DEGRADED); }
+TEST(degraded_mirror3_two_lost) { lose("mirror", 3, 2, VG_POOL_DEGRADED); }
+TEST(faulted_raidz1_two_lost) { lose("raidz1", 4, 2, VG_POOL_FAULTED); }
+TEST(faulted_single_one_lost) { lose("single", 2, 1, VG_POOL_FAULTED); }
+
+TEST(faulted_open_changes_nothing)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, "raidz1", 4));
+	T_EQ(t_sh("rm -rf '%s' '%s'", fx.paths[0], fx.paths[1]), 0);
+	T_EQ(t_sh("cd '%s' && find dev2 dev3 -type f | sort | xargs sha256sum > sums; stat -c '%%n %%s %%Y' dev2/* dev3/* > stats",
+		  t_tmpdir()), 0);
+	T_EQ(vg_pool_open(vg_os_posix(), fx.paths[2], VG_POOL_RDWR, &p), VG_EFAULTED);
+	T_EQ(t_sh("cd '%s' && find dev2 dev3 -type f | sort | xargs sha256sum | cmp - sums && stat -c '%%n %%s %%Y' dev2/* dev3/* | cmp - stats",
+		  t_tmpdir()), 0);
+}
+
+static void heal(const char *layout, int n, int nbad)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, layout, n));
+	for (int d = 0; d < nbad; d++)
+		scribble(fx.paths[d], 1000 + (uint64_t)d);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[n - 1], VG_POOL_RDWR, &p));
+	T_EQ(read_all(p, &fx), 0);
+	uint64_t found = 0;
+	for (int d = 0; d < n; d++) {
+		if (d < nbad)
+			found += cksum_errs(p, d);
+		else
+			T_EQ(cksum_errs(p, d), 0);
+	}
+	T_CHECKF(found > 0, "corruption was noticed and blamed on the damaged devices");
+	T_OK(vg_pool_close(p));
+	/* counters persisted; the second pass reads repaired copies */
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[n - 1], VG_POOL_RDWR, &p));
+	uint64_t after = 0;
+	for (int d = 0; d < nbad; d++)
+		after += cksum_errs(p, d);
+	T_EQ(after, found);
+	T_EQ(read_all(p, &fx), 0);
+	uint64_t again = 0;
+	for (int d = 0; d < n; d++)
+		again += cksum_errs(p, d);
+	T_EQ(again, found);
+	T_OK(vg_pool_clear(p));
+	T_EQ(cksum_errs(p, 0), 0);
+	T_OK(vg_pool_close(p));
+}
+
+TEST(heal_raidz1_one_bad) { heal("raidz1", 4, 1); }
+TEST(heal_raidz2_two_bad) { heal("raidz2", 6, 2); }
+TEST(heal_raidz3_three_bad) { heal("raidz3", 8, 3); }
+TEST(heal_mirror_one_bad) { heal("mirror", 2, 1); }
+TEST(heal_mirror3_two_bad) { heal("mirror", 3, 2); }
+
+TEST(single_corruption_is_an_error_never_data)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, "single", 1));
+	scribble(fx.paths[0], 77);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDONLY, &p));
+	int failed = 0;
+	for (int i = 0; i < NBLK; i++) {
+		uint8_t *want = malloc(fx.len[i]), *got = malloc(fx.len[i]);
+		t_fill(want, fx.len[i], (uint64_t)i + 1);
+		int err = vg_pool_read(p, &fx.bp[i], got);
+		if (err) {
+			T_CHECK(err == VG_ECORRUPT);
+			T_CHECK(strstr(vg_errmsg(), "damaged beyond repair") != NULL);
+			failed++;
+		} else {
+			T_CHECKF(!memcmp(want, got, fx.len[i]), "block %d returned wrong data", i);
+		}
+		free(want);
+		free(got);
+	}
+	T_CHECK(failed > 0);
+	vg_pool_close(p);
+}
+
+TEST(newest_damaged_uberblock_falls_back)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, "mirror", 2));
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+	T_OK(vg_pool_commit(p, &fx.bp[2])); /* txg 3 */
+	T_OK(vg_pool_close(p));
+	/* tear txg 3's slot on both devices */
+	for (int d = 0; d < 2; d++) {
+		FILE *f = fopen(t_path("dev%d/label", d), "r+b");
+		T_CHECK(f);
+		fseek(f, VG_UB_RING_OFF + 3 * VG_UB_SLOT + 100, SEEK_SET);
+		fputc(0x55, f);
+		fclose(f);
+	}
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[1], VG_POOL_RDONLY, &p));
+	struct vg_pool_status st;
+	vg_pool_status(p, &st);
+	T_EQ(st.txg, 2);
+	struct vg_bp root;
+	bool has;
+	vg_pool_root(p, &root, &has);
+	T_CHECK(!memcmp(&root, &fx.bp[1], sizeof root));
+	vg_pool_close(p);
+}
+
+TEST(bad_devices_get_clear_errors)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	struct vg_layout l;
+	T_OK(make_vault(&fx, "mirror", 2));
+	T_EQ(vg_pool_open(vg_os_posix(), t_path("nowhere"), VG_POOL_RDONLY, &p), VG_ENOENT);
+	T_CHECK(strstr(vg_errmsg(), "nowhere"));
+	T_EQ(t_sh("mkdir '%s'", t_path("empty")), 0);
+	T_EQ(vg_pool_open(vg_os_posix(), t_path("empty"), VG_POOL_RDONLY, &p), VG_ENOENT);
+	T_CHECK(strstr(vg_errmsg(), "not a vigil vault device"));
+	/* truncated label */
+	T_EQ(t_sh("truncate -s 100 '%s'", t_path("dev0/label")), 0);
+	T_EQ(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDONLY, &p), VG_ECORRUPT);
+	T_CHECKF(strstr(vg_errmsg(), "label of") && strstr(vg_errmsg(), "damaged"), "%s", vg_errmsg());
+	/* through the good device, the truncated one is UNAVAIL */
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[1], VG_POOL_RDONLY, &p));
+	struct vg_pool_status st;
+	vg_pool_status(p, &st);
+	T_EQ(st.dev[0].state, VG_DEV_UNAVAIL);
+	T_EQ(st.state, VG_POOL_DEGRADED);
+	vg_pool_close(p);
+	/* creating over an existing device refuses */
+	T_OK(vg_layout_parse("single", 1, &l));
+	const char *one[] = {fx.paths[1]};
+	T_EQ(vg_pool_create(vg_os_posix(), &l, one, &p), VG_EEXIST);
+	/* a device of another vault in place of a member */
+	T_EQ(t_sh("rm -rf '%s'", fx.paths[0]), 0);
+	const char *other[] = {fx.paths[0]};
+	T_OK(vg_pool_create(vg_os_posix(), &l, other, &p));
+	vg_pool_close(p);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[1], VG_POOL_RDONLY, &p));
+	vg_pool_status(p, &st);
+	T_EQ(st.dev[0].state, VG_DEV_UNAVAIL);
+	T_CHECKF(strstr(st.dev[0].reason, "another vault"), "%s", st.dev[0].reason);
+	vg_pool_close(p);
+}
+
+TEST(second_writer_is_refused)
+{
+	struct fixture fx;
+	struct vg_pool *p, *q;
+	T_OK(make_vault(&fx, "single", 1));
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+	T_EQ(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &q), VG_EBUSY);
+	vg_pool_close(p);
+}
