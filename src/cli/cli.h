@@ -45,6 +45,7 @@ bool cli_tty(void);
 const char *cli_vault_path(const char *opt);
 
 #define CLI_COMMANDS(X)                                                             \
+	X(status, "show the vault's state and device error counters")             \
 	X(version, "print the version")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);

@@ -1,0 +1,189 @@
+/*
+ * cmd_status.c - `vigil status`: the vault's health, like `zpool status`.
+ *
+ * Opens the vault read-only (no lock: status may run beside a backup) and
+ * prints the state, each device's state and READ/WRITE/CKSUM counters, and
+ * what to do.  Exit status: 0 ONLINE with no errors, 1 DEGRADED or any
+ * error counter set, 2 FAULTED.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "cli/cli.h"
+#include "pool/pool.h"
+
+static void print_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm);
+}
+
+static uint64_t total_errs(const struct vg_pool_status *st)
+{
+	uint64_t n = 0;
+	for (int d = 0; d < st->ndevs; d++)
+		n += st->dev[d].read_errs + st->dev[d].write_errs + st->dev[d].cksum_errs;
+	return n;
+}
+
+static void explain(const struct vg_pool_status *st, const char *vault, const char **status,
+		    const char **action)
+{
+	static char act[1024];
+	*status = NULL;
+	*action = NULL;
+	if (st->state != VG_POOL_ONLINE) {
+		*status = "One or more devices could not be used. The vault continues working in a degraded "
+			  "state, with less redundancy than configured.";
+		snprintf(act, sizeof act,
+			 "Reconnect the device and rerun; or, if it is gone for good, replace it with "
+			 "'vigil replace --vault %s OLD NEW'.", vault);
+		*action = act;
+	} else if (total_errs(st)) {
+		*status = "One or more devices has experienced errors. The data was repaired from "
+			  "redundancy; nothing was lost.";
+		snprintf(act, sizeof act,
+			 "Check the device with rising counters (cabling, SMART). If errors keep coming, "
+			 "replace it with 'vigil replace'; otherwise reset the counters with "
+			 "'vigil clear --vault %s'.", vault);
+		*action = act;
+	}
+}
+
+static int print_json(const struct vg_pool_status *st, const char *vault)
+{
+	char lb[16], hex[32];
+	const char *status, *action;
+	explain(st, vault, &status, &action);
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)st->vault_guid);
+	json_t *devs = json_array();
+	for (int d = 0; d < st->ndevs; d++) {
+		const struct vg_dev_status *s = &st->dev[d];
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I}", "path", s->path, "state",
+				      vg_dev_state_name(s->state), "read_errors", (json_int_t)s->read_errs,
+				      "write_errors", (json_int_t)s->write_errs, "checksum_errors",
+				      (json_int_t)s->cksum_errs);
+		if (s->reason[0])
+			json_object_set_new(o, "reason", json_string(s->reason));
+		json_array_append_new(devs, o);
+	}
+	json_t *root = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "vault", hex, "state",
+				 vg_pool_state_name(st->state), "layout", vg_layout_name(&st->layout, lb), "txg",
+				 (json_int_t)st->txg, "commit_time_ns", (json_int_t)st->commit_time,
+				 "allocated_bytes", (json_int_t)st->alloc_bytes, "devices", devs);
+	if (status)
+		json_object_set_new(root, "status", json_string(status));
+	if (action)
+		json_object_set_new(root, "action", json_string(action));
+	char *s = json_dumps(root, JSON_INDENT(2));
+	json_decref(root);
+	if (!s)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	puts(s);
+	free(s);
+	return 0;
+}
+
+static void print_human(const struct vg_pool_status *st, const char *vault)
+{
+	char lb[16], when[64];
+	const char *status, *action;
+	explain(st, vault, &status, &action);
+	printf("  vault: %016llx\n", (unsigned long long)st->vault_guid);
+	printf("  state: %s\n", vg_pool_state_name(st->state));
+	if (status)
+		printf(" status: %s\n", status);
+	if (action)
+		printf(" action: %s\n", action);
+	print_time(st->commit_time, when, sizeof when);
+	printf(" commit: txg %llu at %s\n", (unsigned long long)st->txg, when);
+	printf(" config:\n\n");
+	size_t w = 20;
+	for (int d = 0; d < st->ndevs; d++)
+		if (strlen(st->dev[d].path) + 2 > w)
+			w = strlen(st->dev[d].path) + 2;
+	printf("\t%-*s %-9s %5s %5s %5s\n", (int)w, "NAME", "STATE", "READ", "WRITE", "CKSUM");
+	uint64_t r = 0, wr = 0, c = 0;
+	for (int d = 0; d < st->ndevs; d++) {
+		r += st->dev[d].read_errs;
+		wr += st->dev[d].write_errs;
+		c += st->dev[d].cksum_errs;
+	}
+	printf("\t%-*s %-9s %5llu %5llu %5llu\n", (int)w, vg_layout_name(&st->layout, lb),
+	       vg_pool_state_name(st->state), (unsigned long long)r, (unsigned long long)wr,
+	       (unsigned long long)c);
+	for (int d = 0; d < st->ndevs; d++) {
+		const struct vg_dev_status *s = &st->dev[d];
+		printf("\t  %-*s %-9s %5llu %5llu %5llu", (int)w - 2, s->path, vg_dev_state_name(s->state),
+		       (unsigned long long)s->read_errs, (unsigned long long)s->write_errs,
+		       (unsigned long long)s->cksum_errs);
+		if (s->reason[0])
+			printf("  %s", s->reason);
+		printf("\n");
+	}
+	printf("\nerrors: %s\n", total_errs(st) ? "All errors so far were repaired from redundancy"
+						: "No known data errors");
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"vault", required_argument, NULL, 'V'}, {"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},     {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	const char *vopt = NULL;
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "V:jvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'V': vopt = optarg; break;
+		case 'j': json = true; break;
+		case 'v': break; /* the permanent-error list is not recorded yet */
+		case 'h':
+			printf("usage: vigil status [--json] [-v] --vault DEV\n");
+			return 0;
+		default: return cli_usage("status", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage("status", "unexpected argument '%s'", argv[optind]);
+	const char *vault = cli_vault_path(vopt);
+	if (!vault)
+		return cli_usage("status", "no vault given: use --vault DEV or set VIGIL_VAULT");
+	struct vg_pool *p;
+	int err = vg_pool_open(vg_os_posix(), vault, VG_POOL_RDONLY, &p);
+	if (err == VG_EFAULTED) {
+		if (json) {
+			json_t *o = json_pack("{s:s, s:s}", "state", "FAULTED", "error", vg_errmsg());
+			char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+			if (s)
+				puts(s);
+			free(s);
+			json_decref(o);
+		} else
+			printf("  state: FAULTED\n");
+		return cli_fail(err);
+	}
+	if (err)
+		return cli_fail(err);
+	struct vg_pool_status st;
+	vg_pool_status(p, &st);
+	vg_pool_close(p);
+	if (json)
+		err = print_json(&st, vault);
+	else
+		print_human(&st, vault);
+	if (err)
+		return cli_fail(err);
+	if (st.state == VG_POOL_FAULTED)
+		return CLI_FAIL;
+	return (st.state != VG_POOL_ONLINE || total_errs(&st)) ? CLI_WARN : CLI_OK;
+}
