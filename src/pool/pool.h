@@ -156,6 +156,19 @@ int vg_pool_write(struct vg_pool *p, uint16_t type, const void *data, size_t len
  * message names the block and the devices that failed. */
 int vg_pool_read(struct vg_pool *p, const struct vg_bp *bp, void *buf);
 
+/* What a scrub of one or more blocks found (summed by the caller). */
+struct vg_scrub_counts {
+	uint64_t bytes;          /* bytes read, all columns of all copies */
+	uint64_t repaired_bytes; /* bytes of columns found bad (rewritten if writable) */
+	uint64_t errors;         /* blocks with at least one bad column */
+	uint64_t unrecoverable;  /* blocks no copy or reconstruction could verify */
+};
+
+/* Read and verify every column (parity too) of every copy of a block and
+ * repair what redundancy allows.  VG_ECORRUPT when unrecoverable.  Needs no
+ * key: checksums cover the stored bytes. */
+int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scrub_counts *cnt);
+
 /* Make everything written durable and publish root as the new state. */
 int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root);
 

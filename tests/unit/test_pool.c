@@ -371,3 +371,58 @@ TEST(second_writer_is_refused)
 	T_EQ(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &q), VG_EBUSY);
 	vg_pool_close(p);
 }
+
+static void scrub_heals(const char *layout, int n, int nbad)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, layout, n));
+	T_EQ(t_sh("cp -a '%s' '%s.orig'", t_tmpdir(), t_tmpdir()), 0);
+	for (int d = 0; d < nbad; d++)
+		scribble(fx.paths[d], 500 + (uint64_t)d);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[n - 1], VG_POOL_RDWR, &p));
+	struct vg_scrub_counts c = {0}, c2 = {0};
+	for (int i = 0; i < NBLK; i++)
+		T_OK(vg_pool_scrub_block(p, &fx.bp[i], &c));
+	T_CHECK(c.errors > 0 && c.repaired_bytes > 0 && c.unrecoverable == 0);
+	T_OK(vg_pool_close(p));
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[n - 1], VG_POOL_RDWR, &p));
+	for (int i = 0; i < NBLK; i++)
+		T_OK(vg_pool_scrub_block(p, &fx.bp[i], &c2));
+	T_EQ(c2.errors, 0);
+	T_EQ(c2.bytes, c.bytes);
+	T_OK(vg_pool_close(p));
+	/* every segment byte is back to what was written */
+	for (int d = 0; d < n; d++)
+		T_EQ(t_sh("cd '%s' && for f in dev%d/seg-*; do cmp -s \"$f\" '%s.orig'/\"$f\" || exit 1; done",
+			  t_tmpdir(), d, t_tmpdir()), 0);
+	t_sh("rm -rf '%s.orig'", t_tmpdir());
+}
+
+TEST(scrub_heals_raidz1) { scrub_heals("raidz1", 4, 1); }
+TEST(scrub_heals_raidz2) { scrub_heals("raidz2", 6, 2); }
+TEST(scrub_heals_mirror) { scrub_heals("mirror", 2, 1); }
+TEST(scrub_heals_single_ditto_only)
+{
+	/* on single only ditto (metadata) blocks can heal: blocks with 2 copies */
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, "single", 1));
+	/* damage the first copy of block 0 (two copies) only */
+	FILE *f = fopen(t_path("dev0/seg-00000000"), "r+b");
+	T_CHECK(f);
+	fseek(f, (long)fx.bp[0].dva[0].off * 4096, SEEK_SET);
+	fputc(0x42 ^ 0xff, f);
+	fclose(f);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+	struct vg_scrub_counts c = {0};
+	T_OK(vg_pool_scrub_block(p, &fx.bp[0], &c));
+	T_EQ(c.errors, 1);
+	T_EQ(c.unrecoverable, 0);
+	uint8_t got[1];
+	T_OK(vg_pool_read(p, &fx.bp[0], got));
+	struct vg_scrub_counts c2 = {0};
+	T_OK(vg_pool_scrub_block(p, &fx.bp[0], &c2));
+	T_EQ(c2.errors, 0);
+	vg_pool_close(p);
+}
