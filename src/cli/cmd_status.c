@@ -39,7 +39,12 @@ static void explain(const struct vg_pool_status *st, const char *vault, const ch
 	static char act[1024];
 	*status = NULL;
 	*action = NULL;
-	if (st->state != VG_POOL_ONLINE) {
+	if (st->state == VG_POOL_FAULTED) {
+		*status = "More devices are unavailable than the vault's redundancy covers. Its data "
+			  "cannot be read or written until enough of them are back.";
+		*action = "Reconnect the UNAVAIL devices listed below (check mounts and cables), then "
+			  "rerun. Do not initialise or reuse their directories.";
+	} else if (st->state != VG_POOL_ONLINE) {
 		*status = "One or more devices could not be used. The vault continues working in a degraded "
 			  "state, with less redundancy than configured.";
 		snprintf(act, sizeof act,
@@ -102,8 +107,10 @@ static void print_human(const struct vg_pool_status *st, const char *vault)
 		printf(" status: %s\n", status);
 	if (action)
 		printf(" action: %s\n", action);
-	print_time(st->commit_time, when, sizeof when);
-	printf(" commit: txg %llu at %s\n", (unsigned long long)st->txg, when);
+	if (st->txg) {
+		print_time(st->commit_time, when, sizeof when);
+		printf(" commit: txg %llu at %s\n", (unsigned long long)st->txg, when);
+	}
 	printf(" config:\n\n");
 	size_t w = 20;
 	for (int d = 0; d < st->ndevs; d++)
@@ -128,8 +135,9 @@ static void print_human(const struct vg_pool_status *st, const char *vault)
 			printf("  %s", s->reason);
 		printf("\n");
 	}
-	printf("\nerrors: %s\n", total_errs(st) ? "All errors so far were repaired from redundancy"
-						: "No known data errors");
+	if (st->state != VG_POOL_FAULTED)
+		printf("\nerrors: %s\n", total_errs(st) ? "All errors so far were repaired from redundancy"
+							: "No known data errors");
 }
 
 int cmd_status(int argc, char **argv)
@@ -159,31 +167,18 @@ int cmd_status(int argc, char **argv)
 	if (!vault)
 		return cli_usage("status", "no vault given: use --vault DEV or set VIGIL_VAULT");
 	struct vg_pool *p;
-	int err = vg_pool_open(vg_os_posix(), vault, VG_POOL_RDONLY, &p);
-	if (err == VG_EFAULTED) {
-		if (json) {
-			json_t *o = json_pack("{s:s, s:s}", "state", "FAULTED", "error", vg_errmsg());
-			char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
-			if (s)
-				puts(s);
-			free(s);
-			json_decref(o);
-		} else
-			printf("  state: FAULTED\n");
+	int err = vg_pool_open(vg_os_posix(), vault, VG_POOL_PROBE, &p);
+	if (err && err != VG_EFAULTED)
 		return cli_fail(err);
-	}
-	if (err)
-		return cli_fail(err);
+	if (err) /* shown below, device by device; the reason goes to stderr */
+		fprintf(stderr, "vigil: %s\n", vg_errmsg());
 	struct vg_pool_status st;
 	vg_pool_status(p, &st);
 	vg_pool_close(p);
-	if (json)
-		err = print_json(&st, vault);
-	else
-		print_human(&st, vault);
-	if (err)
-		return cli_fail(err);
-	if (st.state == VG_POOL_FAULTED)
+	int perr = json ? print_json(&st, vault) : (print_human(&st, vault), 0);
+	if (perr)
+		return cli_fail(perr);
+	if (err || st.state == VG_POOL_FAULTED)
 		return CLI_FAIL;
 	return (st.state != VG_POOL_ONLINE || total_errs(&st)) ? CLI_WARN : CLI_OK;
 }

@@ -255,6 +255,12 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 	*out = NULL;
 	if (!p)
 		return VG_ERR(VG_ENOMEM, "out of memory");
+	if (flags & VG_POOL_PROBE)
+		rw = false;
+	if (strlen(path) > VG_MAX_PATH) {
+		err = VG_ERR(VG_EINVAL, "device path too long: '%.60s...'", path);
+		goto fail;
+	}
 	if ((err = open_label(os, path, rw, &f0, &p->label)))
 		goto fail;
 	p->layout = p->label.layout;
@@ -290,8 +296,13 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 			err = 0;
 		}
 	}
-	if ((err = tolerance_check(p)))
-		goto fail;
+	if ((err = tolerance_check(p))) {
+		if (!(flags & VG_POOL_PROBE))
+			goto fail;
+		p->writable = false;
+		*out = p;
+		return err;
+	}
 	if (rw) {
 		for (int d = 0; d < p->ndevs; d++)
 			if (vg_dev_usable(p, d) && (err = vg_os_lock(p->dev[d].label)))

@@ -129,6 +129,9 @@ struct vg_pool;
 enum vg_pool_flags {
 	VG_POOL_RDONLY = 0,
 	VG_POOL_RDWR = 1 << 0, /* take the vault lock; allow writes, repairs, commits */
+	/* For status: open even a FAULTED vault (read-only, no uberblock is
+	 * trusted, only vg_pool_status() may be called) so it can be shown. */
+	VG_POOL_PROBE = 1 << 1,
 };
 
 /* Create a new vault over empty (or new) directories and commit txg 1 with
@@ -138,7 +141,9 @@ int vg_pool_create(struct vg_os *os, const struct vg_layout *layout,
 
 /* Open the vault that `path` (any member) belongs to; the label names the
  * other members.  VG_EFAULTED (naming the missing devices) when more
- * devices are missing than the layout tolerates; nothing is written then. */
+ * devices are missing than the layout tolerates; nothing is written then.
+ * With VG_POOL_PROBE a FAULTED vault still yields a handle (*out set, the
+ * VG_EFAULTED code returned) that only vg_pool_status()/close accept. */
 int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool **out);
 
 /* Commit changed error counters (if writable), release everything.
