@@ -41,14 +41,16 @@ LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c))
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TLIB_SRC := $(wildcard tests/lib/*.c)
+BENCH_SRC := $(wildcard bench/bench_*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 TLIB_OBJ := $(TLIB_SRC:%.c=$(B)/%.o)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 
 .PHONY: all deps demo check tests clean fuzz bench
-all: $(B)/vigil
+all: $(B)/vigil $(BENCH_BIN)
 
 $(B)/libvigil.a: $(LIB_OBJ)
 	@rm -f $@
@@ -66,6 +68,10 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(TLIB_OBJ) $(B)/libvigil.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $< $(TLIB_OBJ) $(B)/libvigil.a $(LIBS)
 
+$(B)/bench/%: $(B)/bench/%.o $(B)/libvigil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(B)/libvigil.a $(LIBS)
+
 tests: $(B)/vigil $(TEST_BIN)
 
 deps:
@@ -79,7 +85,7 @@ check:
 	$(MAKE) MODE=release all
 	tests/run
 
-bench: all
+bench: all $(BENCH_BIN)
 	bench/run
 
 fuzz:

@@ -29,6 +29,7 @@
 #define VG_LABEL_NAME "label"
 #define VG_MAX_PATH 4000u
 #define VG_SEG_CACHE 64 /* open segment handles kept per device */
+#define VG_BUF_CACHE 8  /* idle scratch buffers kept per pool */
 
 /* ---- layout.c: geometry of one stripe (one DVA of a block) ---- */
 struct vg_geom {
@@ -113,7 +114,12 @@ struct vg_pool {
 	uint32_t cursor_seg, cursor_off; /* next free row */
 	bool stats_dirty;
 	uint64_t lru_clock;
-	pthread_mutex_t lock;         /* cursor, handles, counters */
+	pthread_mutex_t lock;         /* cursor, handles, counters, bufs */
+	struct {
+		void *p;
+		size_t size;
+	} bufs[VG_BUF_CACHE];         /* idle scratch buffers (io.c) */
+	int nbufs;
 	int ndevs;
 	struct vg_dev dev[VG_POOL_MAX_DEVS];
 };
@@ -128,5 +134,6 @@ void vg_dev_close_all(struct vg_pool *p, int d);
 void vg_dev_count(struct vg_pool *p, int d, int which /* 'r','w','c' */);
 bool vg_dev_usable(const struct vg_pool *p, int d);
 char *vg_seg_path(const char *dev, uint32_t seg); /* malloc'd */
+void vg_pool_bufs_free(struct vg_pool *p);
 
 #endif

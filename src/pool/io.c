@@ -36,6 +36,59 @@ struct stripe {
 	int st[VG_RS_MAX_COLS];
 };
 
+/*
+ * Scratch buffers are recycled through the pool: freshly allocated large
+ * buffers are mmap'd and page-faulted on every use, which cost more than
+ * the parity math itself.  At most VG_BUF_CACHE idle buffers are kept.
+ */
+static void *buf_get(struct vg_pool *p, size_t size)
+{
+	void *b = NULL;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->nbufs; i++) {
+		if (p->bufs[i].size >= size) {
+			b = p->bufs[i].p;
+			p->bufs[i] = p->bufs[--p->nbufs];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!b) {
+		size_t sz = size < ((size_t)1 << 20) ? ((size_t)1 << 20) : size;
+		b = malloc(sz + sizeof(size_t));
+		if (!b)
+			return NULL;
+		memcpy(b, &sz, sizeof sz);
+		return (char *)b + sizeof(size_t);
+	}
+	return (char *)b + sizeof(size_t);
+}
+
+static void buf_put(struct vg_pool *p, void *ub)
+{
+	if (!ub)
+		return;
+	void *b = (char *)ub - sizeof(size_t);
+	size_t sz;
+	memcpy(&sz, b, sizeof sz);
+	pthread_mutex_lock(&p->lock);
+	if (p->nbufs < VG_BUF_CACHE) {
+		p->bufs[p->nbufs].p = b;
+		p->bufs[p->nbufs].size = sz;
+		p->nbufs++;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&p->lock);
+	free(b);
+}
+
+void vg_pool_bufs_free(struct vg_pool *p)
+{
+	for (int i = 0; i < p->nbufs; i++)
+		free(p->bufs[i].p);
+	p->nbufs = 0;
+}
+
 static int stripe_init(struct vg_pool *p, const struct vg_bp *bp, int i, struct stripe *s)
 {
 	memset(s, 0, sizeof *s);
@@ -43,7 +96,7 @@ static int stripe_init(struct vg_pool *p, const struct vg_bp *bp, int i, struct 
 	vg_geom_of(&p->layout, bp->psize, &s->dva, &s->g);
 	if ((uint64_t)s->dva.off + s->g.rows > VG_SEG_ROWS)
 		return VG_ERR(VG_ECORRUPT, "block pointer runs past the end of segment %u", s->dva.seg);
-	s->mem = malloc((size_t)s->g.ncols * s->g.colsize);
+	s->mem = buf_get(p, (size_t)s->g.ncols * s->g.colsize);
 	if (!s->mem)
 		return VG_ERR(VG_ENOMEM, "out of memory reading a %u-byte block", bp->psize);
 	for (int c = 0; c < s->g.ncols; c++)
@@ -51,9 +104,9 @@ static int stripe_init(struct vg_pool *p, const struct vg_bp *bp, int i, struct 
 	return 0;
 }
 
-static void stripe_release(struct stripe *s)
+static void stripe_release(struct vg_pool *p, struct stripe *s)
 {
-	free(s->mem);
+	buf_put(p, s->mem);
 	s->mem = NULL;
 }
 
@@ -257,7 +310,7 @@ int vg_pool_read(struct vg_pool *p, const struct vg_bp *bp, void *buf)
 				goto heal_earlier;
 			goto out;
 		}
-		if (!good && !(good = malloc((size_t)s[i].g.ncols * s[i].g.colsize))) {
+		if (!good && !(good = buf_get(p, (size_t)s[i].g.ncols * s[i].g.colsize))) {
 			err = VG_ERR(VG_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -294,7 +347,7 @@ heal_earlier:
 	/* buf holds verified data: rebuild each failed earlier copy from it. */
 	for (int i = 0; i < nread - 1; i++) {
 		size_t total = (size_t)s[i].g.ncols * s[i].g.colsize;
-		if (!good && !(good = malloc(total)))
+		if (!good && !(good = buf_get(p, total)))
 			break;
 		memset(good, 0, total);
 		memcpy(good, buf, bp->psize);
@@ -308,8 +361,8 @@ heal_earlier:
 	}
 out:
 	for (int i = 0; i < nread; i++)
-		stripe_release(&s[i]);
-	free(good);
+		stripe_release(p, &s[i]);
+	buf_put(p, good);
 	return err;
 }
 
@@ -352,7 +405,7 @@ int vg_pool_write(struct vg_pool *p, uint16_t type, const void *data, size_t len
 		bool mirror = p->layout.kind == VG_LAYOUT_MIRROR;
 		/* Full data columns are written straight from the caller's
 		 * buffer; the last (padded) one and parity use scratch. */
-		if (!scratch && !(scratch = calloc((size_t)(1 + g.nparity), g.colsize))) {
+		if (!scratch && !(scratch = buf_get(p, (size_t)(1 + g.nparity) * g.colsize))) {
 			err = VG_ERR(VG_ENOMEM, "out of memory writing a %zu-byte block", len);
 			break;
 		}
@@ -383,7 +436,7 @@ int vg_pool_write(struct vg_pool *p, uint16_t type, const void *data, size_t len
 				     g.ncols);
 		}
 	}
-	free(scratch);
+	buf_put(p, scratch);
 	return err;
 }
 
@@ -406,7 +459,7 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 			goto out;
 		n++;
 		size_t total = (size_t)s[i].g.ncols * s[i].g.colsize;
-		if (!good && !(good = malloc(total))) {
+		if (!good && !(good = buf_get(p, total))) {
 			err = VG_ERR(VG_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -460,8 +513,8 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 	}
 out:
 	for (int i = 0; i < n; i++)
-		stripe_release(&s[i]);
-	free(good);
+		stripe_release(p, &s[i]);
+	buf_put(p, good);
 	free(data);
 	return err;
 }

@@ -133,6 +133,7 @@ static void pool_free(struct vg_pool *p)
 		return;
 	for (int d = 0; d < p->ndevs; d++)
 		vg_dev_close_all(p, d);
+	vg_pool_bufs_free(p);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
