@@ -77,6 +77,7 @@ static int print_json(const struct vg_pool_status *st, const char *vault)
 				      (json_int_t)s->cksum_errs);
 		if (s->reason[0])
 			json_object_set_new(o, "reason", json_string(s->reason));
+		json_object_set_new(o, "resilver_needed", json_boolean(s->resilver_needed));
 		json_array_append_new(devs, o);
 	}
 	json_t *root = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "vault", hex, "state",
@@ -133,6 +134,8 @@ static void print_human(const struct vg_pool_status *st, const char *vault)
 		       (unsigned long long)s->cksum_errs);
 		if (s->reason[0])
 			printf("  %s", s->reason);
+		else if (s->resilver_needed)
+			printf("  (missed writes while unavailable: run 'vigil scrub')");
 		printf("\n");
 	}
 	if (st->state != VG_POOL_FAULTED)

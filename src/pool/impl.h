@@ -67,6 +67,10 @@ struct vg_ub_dev {
 	uint64_t guid;
 	uint64_t read_errs, write_errs, cksum_errs;
 	uint32_t flags;
+	/* Blocks born in [dtl_start, dtl_end) lack this device's columns: it
+	 * was unavailable when they were written (ZFS's dirty time log).
+	 * dtl_start == 0: none; dtl_end == 0: still missing. */
+	uint64_t dtl_start, dtl_end;
 };
 struct vg_uber {
 	uint64_t txg;
@@ -101,6 +105,7 @@ struct vg_dev {
 	bool new_files;               /* segment files created since last syncdir */
 	bool lost_writes;             /* an early sync failed: fault at commit */
 	uint64_t read_errs, write_errs, cksum_errs;
+	uint64_t dtl_start, dtl_end;  /* see struct vg_ub_dev */
 };
 
 struct vg_pool {

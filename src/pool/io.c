@@ -26,10 +26,17 @@
 #include "base/err.h"
 #include "pool/impl.h"
 
-enum { COL_UNREAD, COL_OK, COL_MISSING, COL_IOERR };
+/* A column is stale when its device was unavailable as the block was
+ * written (its dirty time log covers the block's birth): the column may
+ * never have been written, or have been rebuilt by an earlier read.  It is
+ * read and used if it verifies; if it is wrong or unreadable (COL_STALE)
+ * it is rebuilt and written without blaming the device. */
+enum { COL_UNREAD, COL_OK, COL_MISSING, COL_IOERR, COL_STALE };
 
 struct stripe {
 	struct vg_geom g;
+	uint64_t birth;
+	bool stale[VG_RS_MAX_COLS];
 	struct vg_dva dva;
 	uint8_t *mem;                 /* ncols * colsize */
 	uint8_t *col[VG_RS_MAX_COLS]; /* into mem */
@@ -93,6 +100,7 @@ static int stripe_init(struct vg_pool *p, const struct vg_bp *bp, int i, struct 
 {
 	memset(s, 0, sizeof *s);
 	s->dva = bp->dva[i];
+	s->birth = bp->birth;
 	vg_geom_of(&p->layout, bp->psize, &s->dva, &s->g);
 	if ((uint64_t)s->dva.off + s->g.rows > VG_SEG_ROWS)
 		return VG_ERR(VG_ECORRUPT, "block pointer runs past the end of segment %u", s->dva.seg);
@@ -133,6 +141,8 @@ static void read_col(struct vg_pool *p, struct stripe *s, int c)
 		s->st[c] = COL_MISSING;
 		return;
 	}
+	const struct vg_dev *dev = &p->dev[d];
+	s->stale[c] = dev->dtl_start && s->birth >= dev->dtl_start && (!dev->dtl_end || s->birth < dev->dtl_end);
 	struct vg_seg_handle *h;
 	size_t got = 0;
 	int err = vg_dev_get(p, d, s->dva.seg, false, &h);
@@ -141,6 +151,10 @@ static void read_col(struct vg_pool *p, struct stripe *s, int c)
 		vg_dev_put(p, h, false);
 	}
 	if (err) {
+		if (s->stale[c]) {
+			s->st[c] = COL_STALE;
+			return;
+		}
 		vg_dev_count(p, d, 'r');
 		s->st[c] = COL_IOERR;
 		return;
@@ -184,9 +198,10 @@ static uint64_t repair(struct vg_pool *p, struct stripe *s, const uint8_t *good)
 		int d = s->g.dev[c];
 		bool bad = false;
 		if (s->st[c] == COL_OK && memcmp(s->col[c], want, s->g.colsize)) {
-			vg_dev_count(p, d, 'c');
+			if (!s->stale[c])
+				vg_dev_count(p, d, 'c');
 			bad = true;
-		} else if (s->st[c] == COL_IOERR) {
+		} else if (s->st[c] == COL_IOERR || s->st[c] == COL_STALE) {
 			bad = true;
 		}
 		if (!bad)
@@ -333,7 +348,8 @@ int vg_pool_read(struct vg_pool *p, const struct vg_bp *bp, void *buf)
 				io = io || s[i].st[c] == COL_IOERR;
 				int w = snprintf(devs + n, sizeof devs - n, "%s'%s' %s", n ? ", " : "",
 						 p->dev[s[i].g.dev[c]].path,
-						 s[i].st[c] == COL_MISSING ? "missing" : "unreadable");
+						 s[i].st[c] == COL_MISSING ? "missing"
+						 : s[i].st[c] == COL_STALE ? "not yet resilvered" : "unreadable");
 				if (w > 0 && (size_t)w < sizeof devs - n)
 					n += (size_t)w;
 			}

@@ -16,6 +16,7 @@
 #define LABEL_MAGIC "VIGILDEV"
 #define UB_MAGIC "VIGILUB1"
 #define FORMAT_VERSION 1u
+#define UB_DEV 56 /* bytes per device entry in an uberblock */
 
 int vg_label_encode(const struct vg_label *l, uint8_t out[VG_LABEL_SIZE])
 {
@@ -123,7 +124,7 @@ void vg_uber_encode(const struct vg_uber *u, uint8_t o[VG_UB_SLOT])
 	memset(o, 0, VG_UB_SLOT);
 	memcpy(o, UB_MAGIC, 8);
 	vg_put32(o + 8, FORMAT_VERSION);
-	size_t used = 136 + 40 * (size_t)u->ndevs + VG_CKSUM_LEN;
+	size_t used = 136 + UB_DEV * (size_t)u->ndevs + VG_CKSUM_LEN;
 	vg_put32(o + 12, (uint32_t)used);
 	vg_put64(o + 16, u->txg);
 	vg_put64(o + 24, u->time);
@@ -135,12 +136,14 @@ void vg_uber_encode(const struct vg_uber *u, uint8_t o[VG_UB_SLOT])
 	if (u->has_root)
 		vg_bp_encode(&u->root, o + 56);
 	for (int i = 0; i < u->ndevs; i++) {
-		uint8_t *d = o + 136 + 40 * i;
+		uint8_t *d = o + 136 + UB_DEV * i;
 		vg_put64(d, u->dev[i].guid);
 		vg_put64(d + 8, u->dev[i].read_errs);
 		vg_put64(d + 16, u->dev[i].write_errs);
 		vg_put64(d + 24, u->dev[i].cksum_errs);
 		vg_put32(d + 32, u->dev[i].flags);
+		vg_put64(d + 40, u->dev[i].dtl_start);
+		vg_put64(d + 48, u->dev[i].dtl_end);
 	}
 	vg_cksum(VG_CKSUM_SHA256, o, used - VG_CKSUM_LEN, o + used - VG_CKSUM_LEN);
 }
@@ -170,7 +173,7 @@ int vg_uber_decode(const uint8_t *in, size_t len, struct vg_uber *u)
 	u->has_root = in[48] == 1;
 	u->ndevs = in[49];
 	if (in[48] > 1 || u->ndevs < 1 || u->ndevs > VG_POOL_MAX_DEVS ||
-	    used != 136 + 40 * (uint32_t)u->ndevs + VG_CKSUM_LEN || u->cursor_off > VG_SEG_ROWS)
+	    used != 136 + UB_DEV * (uint32_t)u->ndevs + VG_CKSUM_LEN || u->cursor_off > VG_SEG_ROWS)
 		return VG_ERR(VG_ECORRUPT, "uberblock fields out of range");
 	if (u->has_root) {
 		int err = vg_bp_decode(in + 56, &u->root);
@@ -178,12 +181,17 @@ int vg_uber_decode(const uint8_t *in, size_t len, struct vg_uber *u)
 			return err;
 	}
 	for (int i = 0; i < u->ndevs; i++) {
-		const uint8_t *d = in + 136 + 40 * i;
+		const uint8_t *d = in + 136 + UB_DEV * i;
 		u->dev[i].guid = vg_get64(d);
 		u->dev[i].read_errs = vg_get64(d + 8);
 		u->dev[i].write_errs = vg_get64(d + 16);
 		u->dev[i].cksum_errs = vg_get64(d + 24);
 		u->dev[i].flags = vg_get32(d + 32);
+		u->dev[i].dtl_start = vg_get64(d + 40);
+		u->dev[i].dtl_end = vg_get64(d + 48);
+		if (u->dev[i].flags || vg_get32(d + 36) ||
+		    (u->dev[i].dtl_end && u->dev[i].dtl_end < u->dev[i].dtl_start))
+			return VG_ERR(VG_ECORRUPT, "uberblock device entry out of range");
 	}
 	return 0;
 }

@@ -178,6 +178,12 @@ static int choose_uber(struct vg_pool *p, struct vg_uber *cand, int ncand)
 				p->dev[d].read_errs = cand[i].dev[k].read_errs;
 				p->dev[d].write_errs = cand[i].dev[k].write_errs;
 				p->dev[d].cksum_errs = cand[i].dev[k].cksum_errs;
+				p->dev[d].dtl_start = cand[i].dev[k].dtl_start;
+				p->dev[d].dtl_end = cand[i].dev[k].dtl_end;
+				/* Back again: everything from the next txg on is
+				 * written to it, so its gap ends there. */
+				if (p->dev[d].dtl_start && !p->dev[d].dtl_end && vg_dev_usable(p, d))
+					p->dev[d].dtl_end = cand[i].txg + 1;
 			}
 		}
 		if (!cand[i].has_root)
@@ -477,6 +483,14 @@ int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root)
 		u.dev[d].read_errs = p->dev[d].read_errs;
 		u.dev[d].write_errs = p->dev[d].write_errs;
 		u.dev[d].cksum_errs = p->dev[d].cksum_errs;
+		if (!vg_dev_usable(p, d)) {
+			/* It misses this txg: open (or reopen) its gap. */
+			if (!p->dev[d].dtl_start)
+				p->dev[d].dtl_start = u.txg;
+			p->dev[d].dtl_end = 0;
+		}
+		u.dev[d].dtl_start = p->dev[d].dtl_start;
+		u.dev[d].dtl_end = p->dev[d].dtl_end;
 	}
 	uint8_t slot[VG_UB_SLOT];
 	vg_uber_encode(&u, slot);
@@ -528,6 +542,7 @@ void vg_pool_status(const struct vg_pool *p, struct vg_pool_status *st)
 		s->read_errs = dev->read_errs;
 		s->write_errs = dev->write_errs;
 		s->cksum_errs = dev->cksum_errs;
+		s->resilver_needed = dev->dtl_start != 0;
 		if (!vg_dev_usable(p, d))
 			bad++;
 	}

@@ -111,6 +111,9 @@ struct vg_dev_status {
 	enum vg_dev_state state;
 	char reason[256]; /* why UNAVAIL/FAULTED, "" otherwise */
 	uint64_t read_errs, write_errs, cksum_errs;
+	/* Blocks were written while it was unavailable: they lack its
+	 * columns until a scrub or resilver rebuilds them. */
+	bool resilver_needed;
 };
 
 struct vg_pool_status {
