@@ -87,6 +87,24 @@ static int crashed_err(const char *what, const char *path)
 	return VG_ERR(VG_ECRASH, "cannot %s '%s': simulated power loss (the device is off)", what, path);
 }
 
+/* This call is the one the power fails at. */
+static bool crash_point(struct twin *t, unsigned op)
+{
+	return t->crash_nth && (t->crash_ops & op) && ++t->calls == t->crash_nth;
+}
+
+/* The call the power fails at does not happen (but for a write: see
+ * f_pwrite), nor does anything after it. */
+static int crash_check(struct twin *t, unsigned op, const char *what, const char *path)
+{
+	if (!t->crashed && crash_point(t, op)) {
+		t->crashed = true;
+		return VG_ERR(VG_ECRASH, "simulated power loss at call %llu (%s '%s')", (unsigned long long)t->calls,
+			      what, path);
+	}
+	return t->crashed ? crashed_err(what, path) : 0;
+}
+
 static int gone_err(bool on_file, const char *what, const char *path)
 {
 	if (on_file)
@@ -231,10 +249,8 @@ static int f_open(struct vg_os *os, const char *path, int flags, struct vg_file 
 		goto out;
 	}
 	cnt->c.opens++;
-	if (t->crashed) {
-		err = crashed_err("open", path);
+	if ((err = crash_check(t, VG_FAULT_OPEN, "open", path)))
 		goto out;
-	}
 	if ((err = check(t, VG_FAULT_OPEN, "open", path, NULL, false, 0, 0)))
 		goto out;
 	if (flags & VG_O_CREAT) {
@@ -294,9 +310,8 @@ static int f_close(struct vg_file *vf)
 static int file_begin(struct fh *f, unsigned op, const char *what, uint64_t off, uint64_t len)
 {
 	struct twin *t = (struct twin *)f->base.os;
-	if (t->crashed)
-		return crashed_err(what, f->base.path);
-	return check(t, op, what, f->node->path, NULL, true, off, len);
+	int err = crash_check(t, op, what, f->base.path);
+	return err ? err : check(t, op, what, f->node->path, NULL, true, off, len);
 }
 
 static int f_pread(struct vg_file *vf, void *buf, size_t len, uint64_t off, size_t *got)
@@ -322,6 +337,7 @@ static int f_pwrite(struct vg_file *vf, const void *buf, size_t len, uint64_t of
 	struct fh *f = (struct fh *)vf;
 	struct twin *t = (struct twin *)vf->os;
 	unsigned char *copy = NULL;
+	bool crash_now = false;
 	int err = 0;
 	lock(t);
 	f->cnt->c.writes++;
@@ -331,7 +347,7 @@ static int f_pwrite(struct vg_file *vf, const void *buf, size_t len, uint64_t of
 	}
 	/* The write the power fails in still reaches the file: its fate is
 	 * decided at vg_fault_powerloss() with the other unsynced writes. */
-	bool crash_now = t->crash_nth && ++t->writes == t->crash_nth;
+	crash_now = crash_point(t, VG_FAULT_WRITE);
 	if (!crash_now && (err = check(t, VG_FAULT_WRITE, "write", f->node->path, NULL, true, off, len)))
 		goto out;
 	if (any_firing(t)) {
@@ -353,12 +369,12 @@ static int f_pwrite(struct vg_file *vf, const void *buf, size_t len, uint64_t of
 	} else {
 		vg_os_size(f->in, &f->node->size); /* a partial write may have grown it */
 	}
+out:
 	if (crash_now) {
 		t->crashed = true;
-		err = VG_ERR(VG_ECRASH, "simulated power loss during write %llu (to '%s' at offset %llu)",
-			     (unsigned long long)t->writes, vf->path, (unsigned long long)off);
+		err = VG_ERR(VG_ECRASH, "simulated power loss during call %llu (write to '%s' at offset %llu)",
+			     (unsigned long long)t->calls, vf->path, (unsigned long long)off);
 	}
-out:
 	stop_firing(t);
 	unlock(t);
 	free(copy);
@@ -425,9 +441,8 @@ static int f_lock(struct vg_file *vf)
 /* The common start of an op on a path: 0 to go on. */
 static int path_begin(struct twin *t, unsigned op, const char *what, const char *path, const char *path2)
 {
-	if (t->crashed)
-		return crashed_err(what, path);
-	return check(t, op, what, path, path2, false, 0, 0);
+	int err = crash_check(t, op, what, path);
+	return err ? err : check(t, op, what, path, path2, false, 0, 0);
 }
 
 static int f_stat(struct vg_os *os, const char *path, struct vg_os_stat *out)
@@ -789,12 +804,18 @@ void vg_fault_counts_reset(struct vg_os *os)
 
 void vg_fault_crash_at(struct vg_os *os, uint64_t nth_write, uint64_t seed)
 {
+	vg_fault_crash_at_op(os, VG_FAULT_WRITE, nth_write, seed);
+}
+
+void vg_fault_crash_at_op(struct vg_os *os, unsigned ops, uint64_t nth, uint64_t seed)
+{
 	struct twin *t = twin_of(os);
 	if (!t)
 		return;
 	lock(t);
-	t->crash_nth = nth_write;
-	t->writes = 0;
+	t->crash_ops = ops ? ops : VG_FAULT_ANY;
+	t->crash_nth = nth;
+	t->calls = 0;
 	t->seed = seed;
 	unlock(t);
 }

@@ -86,9 +86,9 @@ struct vg_fault_rule {
 	uint8_t mask;
 
 	/* VG_FAULT_ENOSPC: when space > 0, the rule matches only writes that
-	 * would take the bytes written under it (since it was added, failed
-	 * writes excluded) beyond space: a full disk.  With nth 1 and persist,
-	 * every write that does not fit fails. */
+	 * would take the bytes of the writes it let through (since it was
+	 * added) beyond space: a full disk.  With nth 1 and persist, every
+	 * write that does not fit fails, and smaller ones that fit succeed. */
 	uint64_t space;
 };
 
@@ -128,6 +128,10 @@ void vg_fault_counts_reset(struct vg_os *os);
  * crash keeps everything (a clean shutdown).
  */
 void vg_fault_crash_at(struct vg_os *os, uint64_t nth_write, uint64_t seed);
+/* The same, counting the calls of the kinds in ops (0: any; close is never
+ * counted).  A crashing call other than a pwrite does not happen at all:
+ * power fails at the instant a sync, rename or syncdir is called. */
+void vg_fault_crash_at_op(struct vg_os *os, unsigned ops, uint64_t nth, uint64_t seed);
 void vg_fault_crash_now(struct vg_os *os);
 bool vg_fault_crashed(struct vg_os *os);
 

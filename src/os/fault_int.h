@@ -85,7 +85,8 @@ struct twin {
 	struct node *nodes;
 	struct meta *meta, *meta_tail;
 	uint64_t seq;       /* numbers undo and meta entries */
-	uint64_t writes;    /* pwrite calls since vg_fault_crash_at() */
+	unsigned crash_ops; /* the kinds of call counted to the crash point */
+	uint64_t calls;     /* such calls since vg_fault_crash_at() */
 	uint64_t crash_nth; /* 0: no crash armed */
 	uint64_t seed;
 	size_t undo_bytes;  /* saved old content, all files */
