@@ -11,7 +11,8 @@
  *  3. A commit makes every segment write durable (fdatasync, and the
  *     directory when files were added) BEFORE any uberblock is written, then
  *     writes the uberblock for txg T+1 into slot (T+1) mod 32 of every
- *     device's ring and flushes it.  A crash before the first uberblock
+ *     device's ring and flushes it.  The commit counts as done when more
+ *     devices hold it than the layout may lose.  A crash before the first uberblock
  *     write is durable leaves T; after it, T+1 - both complete states.
  *  4. Opening reads the ring of every reachable device, and takes the
  *     newest uberblock (highest txg) that is intact AND whose root block
@@ -504,9 +505,15 @@ int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root)
 		else
 			written++;
 	}
-	if (!written) {
+	/* Durable only if it survives losing as many devices as the layout
+	 * tolerates: more than `tolerance` devices must hold it. */
+	int need = vg_layout_tolerance(&p->layout) + 1;
+	if (need > p->ndevs)
+		need = p->ndevs;
+	if (written < need) {
 		p->sticky = VG_EIO;
-		return VG_ERR(VG_EIO, "cannot commit: the uberblock could not be written to any device");
+		return VG_ERR(VG_EIO, "cannot commit: the uberblock reached %d device(s), %d needed", written,
+			      need);
 	}
 	p->ub = u;
 	p->stats_dirty = false;
