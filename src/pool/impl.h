@@ -53,6 +53,10 @@ void vg_cksum(int alg, const void *data, size_t len, uint8_t out[VG_CKSUM_LEN]);
 struct vg_member {
 	uint64_t guid;
 	char path[VG_MAX_PATH + 1];
+	/* The device this one replaced (0 / ""): while a replacement is not
+	 * yet committed in an uberblock, the vault still uses this one. */
+	uint64_t prev_guid;
+	char prev_path[VG_MAX_PATH + 1];
 };
 struct vg_label {
 	uint64_t gen;
@@ -106,6 +110,9 @@ struct vg_dev {
 	bool lost_writes;             /* an early sync failed: fault at commit */
 	uint64_t read_errs, write_errs, cksum_errs;
 	uint64_t dtl_start, dtl_end;  /* see struct vg_ub_dev */
+	/* The device being replaced, read only where no other good copy
+	 * exists ("" when none). */
+	char old_path[VG_MAX_PATH + 1];
 };
 
 struct vg_pool {

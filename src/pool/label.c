@@ -38,10 +38,13 @@ int vg_label_encode(const struct vg_label *l, uint8_t out[VG_LABEL_SIZE])
 	err |= vg_buf_add32(&b, 0);
 	err |= vg_buf_add64(&b, l->created);
 	for (int i = 0; i < l->layout.ndevs && !err; i++) {
-		size_t n = strlen(l->member[i].path);
+		size_t n = strlen(l->member[i].path), pn = strlen(l->member[i].prev_path);
 		err |= vg_buf_add64(&b, l->member[i].guid);
 		err |= vg_buf_add16(&b, (uint16_t)n);
 		err |= vg_buf_add(&b, l->member[i].path, n);
+		err |= vg_buf_add64(&b, l->member[i].prev_guid);
+		err |= vg_buf_add16(&b, (uint16_t)pn);
+		err |= vg_buf_add(&b, l->member[i].prev_path, pn);
 	}
 	if (!err && b.len + VG_CKSUM_LEN > VG_LABEL_SIZE)
 		err = VG_EINVAL;
@@ -55,6 +58,20 @@ int vg_label_encode(const struct vg_label *l, uint8_t out[VG_LABEL_SIZE])
 	vg_cksum(VG_CKSUM_SHA256, out, b.len, out + b.len);
 	vg_buf_release(&b);
 	return 0;
+}
+
+static void read_path(struct vg_rd *r, char out[VG_MAX_PATH + 1])
+{
+	uint16_t n = vg_rd16(r);
+	out[0] = 0;
+	if (n > VG_MAX_PATH) {
+		r->bad = true;
+		return;
+	}
+	vg_rd_copy(r, out, n);
+	out[n] = 0;
+	if (memchr(out, 0, n))
+		r->bad = true;
 }
 
 int vg_label_decode(const uint8_t *in, size_t len, struct vg_label *l, const char *where)
@@ -100,16 +117,13 @@ int vg_label_decode(const uint8_t *in, size_t len, struct vg_label *l, const cha
 	if (l->dev_index >= (uint32_t)l->layout.ndevs)
 		return VG_ERR(VG_ECORRUPT, "label of '%s' has device index %u of %d", where, l->dev_index,
 			      l->layout.ndevs);
-	for (int i = 0; i < l->layout.ndevs; i++) {
-		l->member[i].guid = vg_rd64(&r);
-		uint16_t n = vg_rd16(&r);
-		if (n > VG_MAX_PATH) {
-			r.bad = true;
-			break;
-		}
-		vg_rd_copy(&r, l->member[i].path, n);
-		l->member[i].path[n] = 0;
-		if (memchr(l->member[i].path, 0, n))
+	for (int i = 0; i < l->layout.ndevs && !r.bad; i++) {
+		struct vg_member *m = &l->member[i];
+		m->guid = vg_rd64(&r);
+		read_path(&r, m->path);
+		m->prev_guid = vg_rd64(&r);
+		read_path(&r, m->prev_path);
+		if (!m->guid || (!m->prev_guid != !m->prev_path[0]) || !m->path[0])
 			r.bad = true;
 	}
 	if (r.bad || vg_rd_left(&r) != 0)

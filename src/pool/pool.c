@@ -254,6 +254,67 @@ static int tolerance_check(struct vg_pool *p)
 		      missing, p->ndevs, vg_layout_name(&p->layout, lb), tol, list);
 }
 
+static void set_path(char dst[VG_MAX_PATH + 1], const char *src)
+{
+	size_t n = strlen(src);
+	if (n > VG_MAX_PATH)
+		n = VG_MAX_PATH;
+	memmove(dst, src, n);
+	dst[n] = 0;
+}
+
+/* Bind index d to the device with the given guid at path: open its label
+ * and check it is that device of this vault.  Leaves UNAVAIL and a reason
+ * on failure. */
+static void bind_dev(struct vg_pool *p, int d, uint64_t guid, const char *path, bool rw)
+{
+	struct vg_dev *dev = &p->dev[d];
+	struct vg_label l;
+	vg_os_close(dev->label);
+	dev->label = NULL;
+	set_path(dev->path, path);
+	dev->guid = guid;
+	dev->state = VG_DEV_ONLINE;
+	dev->reason[0] = 0;
+	int err = open_label(p->os, dev->path, rw, &dev->label, &l);
+	if (!err && (l.vault_guid != p->vault_guid || l.dev_guid != guid)) {
+		err = VG_ERR(VG_EINVAL, "%s", l.vault_guid != p->vault_guid ? "holds a device of another vault"
+									    : "holds another device of this vault");
+		vg_os_close(dev->label);
+		dev->label = NULL;
+	}
+	if (err) {
+		dev->state = VG_DEV_UNAVAIL;
+		snprintf(dev->reason, sizeof dev->reason, "%s", vg_errmsg());
+	}
+}
+
+/* After the uberblock is chosen, the members are the devices it names: a
+ * replacement whose uberblock never committed falls back to the device it
+ * was replacing, and a device the uberblock no longer names is not used. */
+static void bind_to_uber(struct vg_pool *p, bool rw)
+{
+	for (int d = 0; d < p->ndevs; d++) {
+		uint64_t want = p->ub.dev[d].guid;
+		const struct vg_member *m = &p->label.member[d];
+		if (p->dev[d].guid == want)
+			continue;
+		if (m->guid == want)
+			bind_dev(p, d, m->guid, m->path, rw);
+		else if (m->prev_guid == want)
+			bind_dev(p, d, m->prev_guid, m->prev_path, rw);
+		else {
+			vg_os_close(p->dev[d].label);
+			p->dev[d].label = NULL;
+			p->dev[d].guid = want;
+			p->dev[d].state = VG_DEV_UNAVAIL;
+			snprintf(p->dev[d].reason, sizeof p->dev[d].reason,
+				 "the vault expects device %016llx here; open the vault through a current member",
+				 (unsigned long long)want);
+		}
+	}
+}
+
 int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool **out)
 {
 	struct vg_pool *p = pool_alloc(os);
@@ -276,32 +337,24 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 	p->vault_guid = p->label.vault_guid;
 	p->writable = rw;
 	for (int d = 0; d < p->ndevs; d++) {
-		struct vg_dev *dev = &p->dev[d];
-		bool self = (uint32_t)d == p->label.dev_index;
-		const char *src = self ? path : p->label.member[d].path;
-		size_t n = strlen(src);
-		if (n > VG_MAX_PATH)
-			n = VG_MAX_PATH;
-		memcpy(dev->path, src, n);
-		dev->path[n] = 0;
-		dev->guid = p->label.member[d].guid;
-		if (self) {
-			dev->label = f0;
+		struct vg_member *m = &p->label.member[d];
+		if ((uint32_t)d == p->label.dev_index) {
+			/* the device we came in through, under the name we were given */
+			set_path(p->dev[d].path, path);
+			p->dev[d].guid = m->guid;
+			p->dev[d].label = f0;
 			f0 = NULL;
 			continue;
 		}
-		struct vg_label l;
-		err = open_label(os, dev->path, rw, &dev->label, &l);
-		if (!err && (l.vault_guid != p->vault_guid || l.dev_guid != dev->guid)) {
-			err = VG_ERR(VG_EINVAL, "%s", l.vault_guid != p->vault_guid ? "holds a device of another vault"
-										: "holds another device of this vault");
-			vg_os_close(dev->label);
-			dev->label = NULL;
-		}
-		if (err) {
-			dev->state = VG_DEV_UNAVAIL;
-			snprintf(dev->reason, sizeof dev->reason, "%s", vg_errmsg());
-			err = 0;
+		bind_dev(p, d, m->guid, m->path, rw);
+		if (!vg_dev_usable(p, d) && m->prev_guid) {
+			char why[256];
+			snprintf(why, sizeof why, "%s", p->dev[d].reason);
+			bind_dev(p, d, m->prev_guid, m->prev_path, rw);
+			if (!vg_dev_usable(p, d)) {
+				bind_dev(p, d, m->guid, m->path, rw);
+				snprintf(p->dev[d].reason, sizeof p->dev[d].reason, "%s", why);
+			}
 		}
 	}
 	if ((err = tolerance_check(p))) {
@@ -311,13 +364,21 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 		*out = p;
 		return err;
 	}
-	if (rw) {
-		for (int d = 0; d < p->ndevs; d++)
+	/* Lock before anything may be written (reading the root can repair);
+	 * devices bound after the uberblock is chosen are locked then (taking
+	 * a lock this process holds again is a no-op). */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int d = 0; rw && d < p->ndevs; d++)
 			if (vg_dev_usable(p, d) && (err = vg_os_lock(p->dev[d].label)))
 				goto fail;
+		if (pass == 0) {
+			if ((err = load_ubers(p)))
+				goto fail;
+			bind_to_uber(p, rw);
+			if ((err = tolerance_check(p)))
+				goto fail;
+		}
 	}
-	if ((err = load_ubers(p)))
-		goto fail;
 	*out = p;
 	return 0;
 fail:
@@ -574,3 +635,130 @@ int vg_pool_close(struct vg_pool *p)
 	pool_free(p);
 	return err;
 }
+
+/* Rewrite both label copies of an open device in place, one after the
+ * other, each flushed: a crash leaves at least one intact copy, and the
+ * higher generation wins on open. */
+static int rewrite_label(struct vg_pool *p, int d, const struct vg_label *l)
+{
+	uint8_t *buf = malloc(VG_LABEL_SIZE);
+	int err;
+	if (!buf)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	if (!(err = vg_label_encode(l, buf)))
+		for (int copy = 0; copy < 2 && !err; copy++)
+			if (!(err = vg_os_pwrite(p->dev[d].label, buf, VG_LABEL_SIZE, (uint64_t)copy * VG_LABEL_SIZE)))
+				err = vg_os_sync(p->dev[d].label);
+	free(buf);
+	return err;
+}
+
+int vg_pool_find_dev(const struct vg_pool *p, const char *name)
+{
+	for (int d = 0; d < p->ndevs; d++)
+		if (!strcmp(p->dev[d].path, name) || !strcmp(p->label.member[d].path, name))
+			return d;
+	char hex[32];
+	for (int d = 0; d < p->ndevs; d++) {
+		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)p->dev[d].guid);
+		if (!strcmp(hex, name))
+			return d;
+	}
+	return VG_ERR(VG_ENOENT, "'%s' is not a device of this vault (see 'vigil status')", name);
+}
+
+/*
+ * Replacement: the new device takes index d.  Order of durable steps:
+ *  1. the new device's label (listing the old one as prev),
+ *  2. every other reachable member's label (generation + 1, same lists),
+ *  3. the uberblock naming the new guid at d, with a dirty time log that
+ *     covers every txg so far (nothing is on the new device yet).
+ * Before 3 is durable the vault opens with the old device (the labels list
+ * it as prev); after it, with the new one, and its columns are rebuilt by
+ * reads and by the resilver scrub the caller runs next.
+ */
+int vg_pool_replace(struct vg_pool *p, int d, const char *new_path)
+{
+	struct vg_label l = p->label;
+	int err;
+	if (!p->writable)
+		return VG_ERR(VG_EINVAL, "vault opened read-only");
+	if (p->sticky)
+		return VG_ERR(VG_EREADONLY, "an earlier write to this vault failed; reopen it to continue");
+	if (d < 0 || d >= p->ndevs)
+		return VG_ERR(VG_EINVAL, "no device %d", d);
+	if (strlen(new_path) > VG_MAX_PATH)
+		return VG_ERR(VG_EINVAL, "device path too long: '%.60s...'", new_path);
+	for (int e = 0; e < p->ndevs; e++)
+		if (!strcmp(p->dev[e].path, new_path))
+			return VG_ERR(VG_EINVAL, "'%s' is already a device of this vault", new_path);
+	if ((err = prepare_dir(p->os, new_path)))
+		return err;
+	uint64_t guid;
+	if ((err = random_u64(&guid)))
+		return err;
+	struct vg_member *m = &l.member[d];
+	m->prev_guid = p->dev[d].guid;
+	set_path(m->prev_path, p->dev[d].path);
+	m->guid = guid;
+	set_path(m->path, new_path);
+	for (int e = 0; e < p->ndevs; e++)
+		if (e != d)
+			set_path(l.member[e].path, p->dev[e].path);
+	l.gen++;
+
+	struct vg_label nl = l;
+	nl.dev_index = (uint32_t)d;
+	nl.dev_guid = guid;
+	if ((err = write_label_file(p->os, new_path, &nl)))
+		return err;
+	p->sticky = VG_EIO; /* until the uberblock names the new device */
+	for (int e = 0; e < p->ndevs; e++) {
+		if (e == d || !vg_dev_usable(p, e))
+			continue;
+		struct vg_label el = l;
+		el.dev_index = (uint32_t)e;
+		el.dev_guid = p->dev[e].guid;
+		if (rewrite_label(p, e, &el))
+			fault_dev(p, e, vg_errmsg());
+	}
+
+	struct vg_dev *dev = &p->dev[d];
+	char old[VG_MAX_PATH + 1];
+	set_path(old, dev->path);
+	vg_dev_close_all(p, d);
+	memset(dev, 0, sizeof *dev);
+	set_path(dev->path, new_path);
+	set_path(dev->old_path, old);
+	dev->guid = guid;
+	dev->dtl_start = 1;
+	dev->dtl_end = p->ub.txg + 1;
+	struct vg_label tmp;
+	if ((err = open_label(p->os, new_path, true, &dev->label, &tmp)) || (err = vg_os_lock(dev->label))) {
+		dev->state = VG_DEV_UNAVAIL;
+		snprintf(dev->reason, sizeof dev->reason, "%s", vg_errmsg());
+		return err;
+	}
+	p->label = l;
+	p->label.dev_index = (uint32_t)d == p->label.dev_index ? p->label.dev_index : p->label.dev_index;
+	p->sticky = 0;
+	return vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
+}
+
+int vg_pool_resilver_done(struct vg_pool *p, uint64_t scanned_txg)
+{
+	bool any = false;
+	for (int d = 0; d < p->ndevs; d++) {
+		struct vg_dev *dev = &p->dev[d];
+		if (dev->dtl_start && dev->dtl_end && dev->dtl_end <= scanned_txg + 1) {
+			dev->dtl_start = dev->dtl_end = 0;
+			dev->old_path[0] = 0;
+			any = true;
+		}
+	}
+	if (!any)
+		return 0;
+	return vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
+}
+
+uint64_t vg_pool_txg(const struct vg_pool *p) { return p->ub.txg; }

@@ -188,6 +188,24 @@ void vg_pool_status(const struct vg_pool *p, struct vg_pool_status *st);
 /* Reset every device's error counters and commit. */
 int vg_pool_clear(struct vg_pool *p);
 
+/* Index of the device named by path (as opened or as recorded) or by its
+ * guid in hex; VG_ENOENT naming it otherwise. */
+int vg_pool_find_dev(const struct vg_pool *p, const char *name);
+
+/* Put a new, empty directory in place of device d (missing, faulted or
+ * just suspect) and commit.  The new device's columns are rebuilt by reads
+ * and by scrubbing every block (vg_pool_scrub_block); the old device, if
+ * still readable, is read only where no other good copy exists.  Then call
+ * vg_pool_resilver_done() with the txg the scrub started from. */
+int vg_pool_replace(struct vg_pool *p, int d, const char *new_path);
+
+/* A scrub of every block committed up to txg `scanned_txg` finished: the
+ * devices whose missed writes it covered are whole again.  Commits. */
+int vg_pool_resilver_done(struct vg_pool *p, uint64_t scanned_txg);
+
+/* The last committed transaction number. */
+uint64_t vg_pool_txg(const struct vg_pool *p);
+
 /* The os the pool was opened with (for callers that need the same twin). */
 struct vg_os *vg_pool_os(const struct vg_pool *p);
 
