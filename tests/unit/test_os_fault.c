@@ -594,30 +594,56 @@ TEST(unsynced_truncate_can_be_undone)
 	T_CHECK(undone && kept);
 }
 
-TEST(crash_is_deterministic_for_a_seed)
+/* One run of the determinism test: data, then two creations in dir,
+ * power lost at write 9.  *img (malloc'd) and ex[] get the outcome. */
+static int crash_run(const char *dir, uint64_t seed, unsigned char **img, size_t *len, int ex[3])
 {
 	unsigned char data[40000];
-	unsigned char *img[2] = {NULL, NULL};
-	size_t len[2] = {0, 0};
-	for (int run = 0; run < 2; run++) {
-		const char *path = t_path("f%d", run);
-		struct vg_os *os = twin_new();
-		t_fill(data, sizeof data, 77);
-		T_OK(put_durable(os, path, data, 4096));
-		vg_fault_crash_at(os, 6, 1234);
-		struct vg_file *f = NULL;
-		T_OK(vg_os_open(os, path, VG_O_RDWR, &f));
-		for (int i = 0; i < 6; i++)
-			vg_os_pwrite(f, data + i * 5000, 5000, (uint64_t)i * 3000);
-		T_OK(vg_os_close(f));
-		T_OK(vg_fault_powerloss(os, NULL));
-		vg_os_destroy(os);
-		img[run] = t_read_file(path, &len[run]);
-		T_CHECK(img[run] != NULL);
+	char p[3][600];
+	t_fill(data, sizeof data, 77);
+	for (int i = 0; i < 3; i++)
+		snprintf(p[i], sizeof p[i], "%s/f%d", dir, i);
+	struct vg_os *os = twin_new();
+	struct vg_file *f = NULL;
+	int err = vg_os_mkdir(os, dir);
+	if (!err)
+		err = vg_os_syncdir(os, t_tmpdir());
+	if (!err)
+		err = put_durable(os, p[0], data, 4096);
+	vg_fault_crash_at(os, 9, seed);
+	if (!err)
+		err = vg_os_open(os, p[0], VG_O_RDWR, &f);
+	for (int i = 0; i < 6 && !err; i++)
+		err = vg_os_pwrite(f, data + i * 5000, 5000, (uint64_t)i * 3000);
+	vg_os_close(f);
+	for (int i = 1; i < 3 && !err; i++)
+		err = put(os, p[i], data, 100, 0, true);
+	if (!err && put(os, p[0], data, 100, 0, true) != VG_ECRASH)
+		err = VG_EINVAL;
+	if (!err)
+		err = vg_fault_powerloss(os, NULL);
+	vg_os_destroy(os);
+	*img = t_read_file(p[0], len);
+	for (int i = 0; i < 3; i++)
+		ex[i] = exists(p[i]);
+	return err ? err : *img ? 0 : VG_ENOENT;
+}
+
+/* The same calls with the same seed give the same files, wherever the test
+ * runs: here in two directories of different names. */
+TEST(crash_is_deterministic_for_a_seed)
+{
+	for (uint64_t seed = 0; seed < 10; seed++) {
+		unsigned char *img[2] = {NULL, NULL};
+		size_t len[2] = {0, 0};
+		int ex[2][3];
+		T_OK(crash_run(t_path("a%llu", (unsigned long long)seed), seed, &img[0], &len[0], ex[0]));
+		T_OK(crash_run(t_path("second-run-%llu", (unsigned long long)seed), seed, &img[1], &len[1], ex[1]));
+		bool same = len[0] == len[1] && !memcmp(img[0], img[1], len[0]) && !memcmp(ex[0], ex[1], sizeof ex[0]);
+		free(img[0]);
+		free(img[1]);
+		T_CHECKF(same, "seed %llu: two runs differ", (unsigned long long)seed);
 	}
-	T_CHECK(len[0] == len[1] && !memcmp(img[0], img[1], len[0]));
-	free(img[0]);
-	free(img[1]);
 }
 
 /* ---- power loss: directory operations ---- */
