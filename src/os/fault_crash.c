@@ -166,6 +166,21 @@ int fault_log_trunc(struct twin *t, struct node *n, struct vg_file *in, uint64_t
 	return log_entry(t, n, in, true, size, 0, n->size > size ? n->size - size : 0);
 }
 
+void fault_log_pop(struct twin *t, struct node *n)
+{
+	struct undo **pp = &n->undo, *prev = NULL;
+	if (!*pp)
+		return;
+	while ((*pp)->next) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	t->undo_bytes -= (*pp)->old_len;
+	free(*pp);
+	*pp = NULL;
+	n->undo_tail = prev;
+}
+
 void fault_synced(struct twin *t, struct node *n) { undo_free(t, n); }
 
 /* ---- directory log ---- */

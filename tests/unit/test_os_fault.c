@@ -646,6 +646,29 @@ TEST(crash_is_deterministic_for_a_seed)
 	}
 }
 
+/* Calls the inner os refuses (here: writing through a read-only handle)
+ * did nothing, so the power loss has nothing of them to keep. */
+TEST(refused_calls_have_no_fate)
+{
+	unsigned char data[3000];
+	t_fill(data, sizeof data, 9);
+	for (uint64_t seed = 0; seed < 10; seed++) {
+		const char *path = t_path("f%llu", (unsigned long long)seed);
+		struct vg_os *os = twin_new();
+		T_OK(put_durable(os, path, data, sizeof data));
+		struct vg_file *f = NULL;
+		T_OK(vg_os_open(os, path, VG_O_RDONLY, &f));
+		T_CHECK(vg_os_pwrite(f, data, 100, 5000) != 0);
+		T_CHECK(vg_os_truncate(f, 10) != 0);
+		T_OK(vg_os_close(f));
+		T_OK(vg_os_rename(os, path, path));
+		vg_fault_crash_at(os, 0, seed);
+		T_OK(vg_fault_powerloss(os, NULL));
+		vg_os_destroy(os);
+		T_CHECKF(file_is(path, data, sizeof data), "seed %llu", (unsigned long long)seed);
+	}
+}
+
 /* ---- power loss: directory operations ---- */
 
 TEST(created_file_without_syncdir_may_vanish)
