@@ -5,6 +5,7 @@
  *
  * Loops over seeds print the seed on failure.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,23 @@ TEST(open_and_sync_failures)
 	T_EQ(vg_os_sync(f), VG_EIO);
 	T_OK(vg_os_sync(f));
 	T_OK(vg_os_close(f));
+	vg_os_destroy(os);
+}
+
+/* flock locks belong to an open file description: two opens through the
+ * twin conflict as two processes would. */
+TEST(lock_conflict_through_the_twin)
+{
+	struct vg_os *os = twin_new();
+	struct vg_file *a = NULL, *b = NULL;
+	T_OK(vg_os_open(os, t_path("lock"), VG_O_RDWR | VG_O_CREAT, &a));
+	T_OK(vg_os_open(os, t_path("lock"), VG_O_RDWR, &b));
+	T_OK(vg_os_lock(a));
+	T_EQ(vg_os_lock(b), VG_EBUSY);
+	T_CHECK(strstr(vg_errmsg(), "locked") != NULL);
+	T_OK(vg_os_close(a));
+	T_OK(vg_os_lock(b));
+	T_OK(vg_os_close(b));
 	vg_os_destroy(os);
 }
 
@@ -342,6 +360,53 @@ TEST(counters_per_prefix)
 	vg_fault_counts_reset(os);
 	vg_fault_counts(os, NULL, &c);
 	T_EQ(c.opens + c.reads + c.writes + c.syncs + c.read_bytes + c.written_bytes, 0);
+	vg_os_destroy(os);
+}
+
+struct worker {
+	struct vg_file *f;
+	int id, err;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	unsigned char buf[4096], back[4096];
+	for (int i = 0; i < 100 && !w->err; i++) {
+		uint64_t off = (uint64_t)(i * 4 + w->id) * sizeof buf;
+		memset(buf, w->id + 1, sizeof buf);
+		w->err = vg_os_pwrite(w->f, buf, sizeof buf, off);
+		if (!w->err)
+			w->err = vg_os_pread_full(w->f, back, sizeof back, off);
+		if (!w->err && memcmp(buf, back, sizeof buf))
+			w->err = VG_ECORRUPT;
+	}
+	return NULL;
+}
+
+/* The pool reads and writes from several threads at once. */
+TEST(concurrent_calls_are_safe)
+{
+	struct vg_os *os = twin_new();
+	struct vg_file *f = NULL;
+	T_OK(vg_os_open(os, t_path("f"), VG_O_RDWR | VG_O_CREAT, &f));
+	pthread_t th[4];
+	struct worker w[4];
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){.f = f, .id = i};
+		T_CHECK(pthread_create(&th[i], NULL, work, &w[i]) == 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		T_OK(w[i].err);
+	}
+	T_OK(vg_os_sync(f));
+	T_OK(vg_os_close(f));
+	struct vg_fault_counts c;
+	vg_fault_counts(os, NULL, &c);
+	T_EQ(c.writes, 400);
+	T_EQ(c.reads, 400);
+	T_EQ(c.written_bytes, 400 * 4096);
 	vg_os_destroy(os);
 }
 
