@@ -366,8 +366,9 @@ static int f_pwrite(struct vg_file *vf, const void *buf, size_t len, uint64_t of
 		f->cnt->c.written_bytes += len;
 		if (off + len > f->node->size)
 			f->node->size = off + len;
-	} else {
-		vg_os_size(f->in, &f->node->size); /* a partial write may have grown it */
+	} else { /* a real failure: outside the model, forget the write */
+		fault_log_pop(t, f->node);
+		vg_os_size(f->in, &f->node->size);
 	}
 out:
 	if (crash_now) {
@@ -414,12 +415,12 @@ static int f_truncate(struct vg_file *vf, uint64_t size)
 	struct twin *t = (struct twin *)vf->os;
 	lock(t);
 	int err = file_begin(f, VG_FAULT_META, "truncate", 0, 0);
-	if (!err)
-		err = fault_log_trunc(t, f->node, f->in, size);
-	if (!err)
-		err = vg_os_truncate(f->in, size);
-	if (!err)
-		f->node->size = size;
+	if (!err && !(err = fault_log_trunc(t, f->node, f->in, size))) {
+		if (!(err = vg_os_truncate(f->in, size)))
+			f->node->size = size;
+		else
+			fault_log_pop(t, f->node);
+	}
 	unlock(t);
 	return err;
 }
@@ -545,7 +546,7 @@ static int f_rename(struct vg_os *os, const char *from, const char *to)
 		err = vg_os_stat(t->in, to, &st);
 	if (err)
 		goto out;
-	if (!sf.exists) {
+	if (!sf.exists || !strcmp(from, to)) { /* nothing to log */
 		err = vg_os_rename(t->in, from, to);
 		goto out;
 	}

@@ -166,6 +166,21 @@ int fault_log_trunc(struct twin *t, struct node *n, struct vg_file *in, uint64_t
 	return log_entry(t, n, in, true, size, 0, n->size > size ? n->size - size : 0);
 }
 
+void fault_log_pop(struct twin *t, struct node *n)
+{
+	struct undo **pp = &n->undo, *prev = NULL;
+	if (!*pp)
+		return;
+	while ((*pp)->next) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	t->undo_bytes -= (*pp)->old_len;
+	free(*pp);
+	*pp = NULL;
+	n->undo_tail = prev;
+}
+
 void fault_synced(struct twin *t, struct node *n) { undo_free(t, n); }
 
 /* ---- directory log ---- */
@@ -458,14 +473,6 @@ out:
 
 /* ---- power loss: directories ---- */
 
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
-}
-
 static bool missing(struct twin *t, const char *path)
 {
 	struct vg_os_stat st;
@@ -523,18 +530,22 @@ static int undo_meta(struct twin *t, struct meta *m, struct vg_fault_report *rep
 }
 
 /* Marks the entries to undo: per directory, a suffix of its entries, of a
- * length drawn from the seed. */
+ * length drawn from the seed and the directory's oldest entry (not from its
+ * name: a test replaying a seed in another temporary directory gets the
+ * same fates). */
 static void pick_undone(struct twin *t, struct meta **es, size_t k, bool *undone)
 {
 	for (size_t i = 0; i < k; i++) {
 		size_t rank = 0, total = 0;
+		uint64_t first = 0;
 		for (size_t j = 0; j < k; j++) {
 			if (strcmp(es[j]->dir, es[i]->dir))
 				continue;
-			total++;
+			if (!total++)
+				first = es[j]->seq;
 			rank += j < i;
 		}
-		uint64_t cut = fault_rand(t->seed, str_hash(es[i]->dir), 4) % (total + 1);
+		uint64_t cut = fault_rand(t->seed, first, 4) % (total + 1);
 		undone[i] = rank >= cut;
 	}
 }

@@ -106,6 +106,8 @@ int fault_node_get(struct twin *t, const char *path, struct vg_file *in, struct 
 void fault_node_unref(struct twin *t, struct node *n);
 int fault_log_write(struct twin *t, struct node *n, struct vg_file *in, uint64_t off, size_t len);
 int fault_log_trunc(struct twin *t, struct node *n, struct vg_file *in, uint64_t size);
+/* Forgets the newest entry: its op failed, nothing to revert. */
+void fault_log_pop(struct twin *t, struct node *n);
 void fault_synced(struct twin *t, struct node *n);
 int fault_meta_add(struct twin *t, enum meta_kind kind, const char *path, const char *from,
 		   const char *trash, struct node *node);

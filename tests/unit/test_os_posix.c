@@ -1,6 +1,7 @@
 /*
- * test_os_posix.c - the real os layer: short reads, exact reads, locks,
- * errors that name the path, directory operations.
+ * test_os_posix.c - the real os layer: short reads, exact reads, errors
+ * that name the path, directory operations.  (Lock conflicts are tested
+ * through the fault twin, in test_os_fault.c.)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,20 +51,6 @@ TEST(pread_full_on_short_file_is_corrupt)
 	T_CHECK(strstr(vg_errmsg(), t_path("short")) != NULL);
 	T_CHECK(strstr(vg_errmsg(), "too short") != NULL);
 	T_OK(vg_os_close(f));
-}
-
-TEST(second_lock_of_a_file_is_busy)
-{
-	struct vg_os *os = vg_os_posix();
-	struct vg_file *a = NULL, *b = NULL;
-	T_OK(vg_os_open(os, t_path("lock"), VG_O_RDWR | VG_O_CREAT, &a));
-	T_OK(vg_os_open(os, t_path("lock"), VG_O_RDWR, &b));
-	T_OK(vg_os_lock(a));
-	T_EQ(vg_os_lock(b), VG_EBUSY);
-	T_CHECK(strstr(vg_errmsg(), t_path("lock")) != NULL);
-	T_OK(vg_os_close(a));
-	T_OK(vg_os_lock(b)); /* released with the handle */
-	T_OK(vg_os_close(b));
 }
 
 TEST(open_errors_name_the_path_and_keep_their_kind)
