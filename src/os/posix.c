@@ -125,6 +125,9 @@ static int p_pwrite(struct vg_file *vf, const void *buf, size_t len, uint64_t of
 			return VG_ERRNO(errno, "write error on '%s' at offset %llu", vf->path,
 					(unsigned long long)(off + done));
 		}
+		if (n == 0) /* never happens for regular files; do not spin on it */
+			return VG_ERR(VG_EIO, "write error on '%s' at offset %llu: no progress", vf->path,
+				      (unsigned long long)(off + done));
 		done += (size_t)n;
 	}
 	return 0;
