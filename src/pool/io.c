@@ -37,6 +37,7 @@ struct stripe {
 	struct vg_geom g;
 	uint64_t birth;
 	bool stale[VG_RS_MAX_COLS];
+	bool from_old[VG_RS_MAX_COLS]; /* read from the device being replaced */
 	struct vg_dva dva;
 	uint8_t *mem;                 /* ncols * colsize */
 	uint8_t *col[VG_RS_MAX_COLS]; /* into mem */
@@ -201,8 +202,8 @@ static uint64_t repair(struct vg_pool *p, struct stripe *s, const uint8_t *good)
 			if (!s->stale[c])
 				vg_dev_count(p, d, 'c');
 			bad = true;
-		} else if (s->st[c] == COL_IOERR || s->st[c] == COL_STALE) {
-			bad = true;
+		} else if (s->st[c] == COL_IOERR || s->st[c] == COL_STALE || s->from_old[c]) {
+			bad = true; /* missing on its device: write it there */
 		}
 		if (!bad)
 			continue;
@@ -211,6 +212,36 @@ static uint64_t repair(struct vg_pool *p, struct stripe *s, const uint8_t *good)
 			write_col(p, d, &s->dva, want, s->g.colsize);
 	}
 	return bad_bytes;
+}
+
+/*
+ * A device being replaced may still be readable.  Its successor's columns
+ * are rebuilt from the other devices; only when that fails is the old
+ * device read (btrfs replace -r: the source is the last resort).  Loads the
+ * old copies of such columns into s; returns how many it loaded.
+ */
+static int load_old(struct vg_pool *p, struct stripe *s)
+{
+	int loaded = 0;
+	for (int c = 0; c < s->g.ncols; c++) {
+		const struct vg_dev *dev = &p->dev[s->g.dev[c]];
+		if (!dev->old_path[0] || (s->st[c] == COL_OK && !s->stale[c]))
+			continue;
+		char *path = vg_seg_path(dev->old_path, s->dva.seg);
+		struct vg_file *f = NULL;
+		size_t got = 0;
+		if (path && !vg_os_open(p->os, path, VG_O_RDONLY, &f) &&
+		    !vg_os_pread(f, s->col[c], s->g.colsize, (uint64_t)s->dva.off * VG_SECTOR, &got)) {
+			memset(s->col[c] + got, 0, s->g.colsize - got);
+			s->st[c] = COL_OK;
+			s->stale[c] = true; /* wrong bytes from it blame nobody */
+			s->from_old[c] = true;
+			loaded++;
+		}
+		vg_os_close(f);
+		free(path);
+	}
+	return loaded;
 }
 
 static bool next_comb(int *idx, int r, int n)
@@ -329,7 +360,7 @@ int vg_pool_read(struct vg_pool *p, const struct vg_bp *bp, void *buf)
 			err = VG_ERR(VG_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (recover(p, bp, &s[i], good)) {
+		if (recover(p, bp, &s[i], good) || (load_old(p, &s[i]) && recover(p, bp, &s[i], good))) {
 			repair(p, &s[i], good);
 			memcpy(buf, good, bp->psize);
 			if (i > 0)
@@ -493,7 +524,7 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 				expected_stripe(&s[i], good);
 			ok[i] = true;
 		} else {
-			ok[i] = recover(p, bp, &s[i], good);
+			ok[i] = recover(p, bp, &s[i], good) || (load_old(p, &s[i]) && recover(p, bp, &s[i], good));
 		}
 		if (ok[i]) {
 			uint64_t b = repair(p, &s[i], good);

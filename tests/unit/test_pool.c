@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/err.h"
+#include "os/fault.h"
 #include "pool/impl.h"
 #include "pool/pool.h"
 #include "pool/rs.h"
@@ -475,4 +476,94 @@ TEST(device_back_after_missing_writes_is_not_blamed)
 	vg_pool_close(p);
 	free(b);
 	free(got);
+}
+
+static void scrub_all(struct vg_pool *p, struct fixture *fx, struct vg_scrub_counts *c)
+{
+	for (int i = 0; i < NBLK; i++)
+		vg_pool_scrub_block(p, &fx->bp[i], c);
+}
+
+TEST(replace_missing_device)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, "raidz1", 4));
+	T_EQ(t_sh("rm -rf '%s'", fx.paths[1]), 0);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+	int d = vg_pool_find_dev(p, fx.paths[1]);
+	T_EQ(d, 1);
+	T_OK(vg_pool_replace(p, d, t_path("new1")));
+	uint64_t start = vg_pool_txg(p);
+	struct vg_scrub_counts c = {0};
+	scrub_all(p, &fx, &c);
+	T_EQ(c.unrecoverable, 0);
+	T_OK(vg_pool_resilver_done(p, start));
+	struct vg_pool_status st;
+	vg_pool_status(p, &st);
+	T_EQ(st.state, VG_POOL_ONLINE);
+	for (int k = 0; k < 4; k++) {
+		T_EQ(st.dev[k].read_errs + st.dev[k].write_errs + st.dev[k].cksum_errs, 0);
+		T_CHECK(!st.dev[k].resilver_needed);
+	}
+	T_CHECK(!strcmp(st.dev[1].path, t_path("new1")));
+	T_OK(vg_pool_close(p));
+	/* reopen through the new device; a second scrub is clean */
+	T_OK(vg_pool_open(vg_os_posix(), t_path("new1"), VG_POOL_RDWR, &p));
+	struct vg_scrub_counts c2 = {0};
+	scrub_all(p, &fx, &c2);
+	T_EQ(c2.errors, 0);
+	T_OK(vg_pool_close(p));
+	/* the new device really holds its columns: lose another one */
+	T_EQ(t_sh("rm -rf '%s'", fx.paths[2]), 0);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDONLY, &p));
+	T_EQ(read_all(p, &fx), 0);
+	vg_pool_close(p);
+}
+
+TEST(replace_reads_old_device_only_when_needed)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, "raidz1", 4));
+	struct vg_os *os = vg_os_fault_new(vg_os_posix());
+	T_OK(vg_pool_open(os, fx.paths[0], VG_POOL_RDWR, &p));
+	T_OK(vg_pool_replace(p, 1, t_path("new1")));
+	uint64_t start = vg_pool_txg(p);
+	vg_fault_counts_reset(os);
+	struct vg_scrub_counts c = {0};
+	scrub_all(p, &fx, &c);
+	struct vg_fault_counts fc;
+	vg_fault_counts(os, fx.paths[1], &fc);
+	T_EQ(fc.reads, 0); /* every column came from the other devices */
+	T_EQ(c.unrecoverable, 0);
+	T_OK(vg_pool_close(p));
+	vg_os_destroy(os);
+
+	/* now with another device silently damaged: the old one is needed,
+	 * for some blocks only */
+	T_EQ(t_sh("rm -rf '%s'/*", t_tmpdir()), 0);
+	T_OK(make_vault(&fx, "raidz1", 4));
+	scribble(fx.paths[2], 4242);
+	os = vg_os_fault_new(vg_os_posix());
+	T_OK(vg_pool_open(os, fx.paths[0], VG_POOL_RDWR, &p));
+	T_OK(vg_pool_replace(p, 1, t_path("new1")));
+	start = vg_pool_txg(p);
+	vg_fault_counts_reset(os);
+	struct vg_scrub_counts c2 = {0};
+	scrub_all(p, &fx, &c2);
+	vg_fault_counts(os, fx.paths[1], &fc);
+	T_CHECK(fc.reads > 0);
+	T_CHECK(fc.reads < (uint64_t)NBLK + 8); /* not everything */
+	T_EQ(c2.unrecoverable, 0);
+	T_OK(vg_pool_resilver_done(p, start));
+	T_OK(vg_pool_close(p));
+	vg_os_destroy(os);
+	T_EQ(t_sh("rm -rf '%s'", fx.paths[1]), 0);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+	T_EQ(read_all(p, &fx), 0);
+	struct vg_scrub_counts c3 = {0};
+	scrub_all(p, &fx, &c3);
+	T_EQ(c3.errors, 0);
+	vg_pool_close(p);
 }
