@@ -85,6 +85,7 @@ struct vg_uber {
 	struct vg_bp root;
 	int ndevs;
 	struct vg_ub_dev dev[VG_POOL_MAX_DEVS];
+	struct vg_scrub_record scrub;
 };
 int vg_label_encode(const struct vg_label *l, uint8_t out[VG_LABEL_SIZE]);
 int vg_label_decode(const uint8_t *in, size_t len, struct vg_label *l, const char *where);

@@ -17,6 +17,7 @@
 #define UB_MAGIC "VIGILUB1"
 #define FORMAT_VERSION 1u
 #define UB_DEV 56 /* bytes per device entry in an uberblock */
+#define UB_SCRUB 80 /* the scrub record after the device entries */
 
 int vg_label_encode(const struct vg_label *l, uint8_t out[VG_LABEL_SIZE])
 {
@@ -138,7 +139,7 @@ void vg_uber_encode(const struct vg_uber *u, uint8_t o[VG_UB_SLOT])
 	memset(o, 0, VG_UB_SLOT);
 	memcpy(o, UB_MAGIC, 8);
 	vg_put32(o + 8, FORMAT_VERSION);
-	size_t used = 136 + UB_DEV * (size_t)u->ndevs + VG_CKSUM_LEN;
+	size_t used = 136 + UB_DEV * (size_t)u->ndevs + UB_SCRUB + VG_CKSUM_LEN;
 	vg_put32(o + 12, (uint32_t)used);
 	vg_put64(o + 16, u->txg);
 	vg_put64(o + 24, u->time);
@@ -159,6 +160,19 @@ void vg_uber_encode(const struct vg_uber *u, uint8_t o[VG_UB_SLOT])
 		vg_put64(d + 40, u->dev[i].dtl_start);
 		vg_put64(d + 48, u->dev[i].dtl_end);
 	}
+	uint8_t *sr = o + 136 + UB_DEV * u->ndevs;
+	const struct vg_scrub_record *r = &u->scrub;
+	sr[0] = (uint8_t)r->state;
+	vg_put64(sr + 8, r->start);
+	vg_put64(sr + 16, r->end);
+	vg_put64(sr + 24, r->txg);
+	vg_put64(sr + 32, r->bytes_done);
+	vg_put64(sr + 40, r->bytes_total);
+	vg_put64(sr + 48, r->repaired_bytes);
+	vg_put64(sr + 56, r->errors);
+	vg_put64(sr + 64, r->unrecoverable);
+	vg_put32(sr + 72, r->pos.seg);
+	vg_put32(sr + 76, r->pos.off);
 	vg_cksum(VG_CKSUM_SHA256, o, used - VG_CKSUM_LEN, o + used - VG_CKSUM_LEN);
 }
 
@@ -187,7 +201,7 @@ int vg_uber_decode(const uint8_t *in, size_t len, struct vg_uber *u)
 	u->has_root = in[48] == 1;
 	u->ndevs = in[49];
 	if (in[48] > 1 || u->ndevs < 1 || u->ndevs > VG_POOL_MAX_DEVS ||
-	    used != 136 + UB_DEV * (uint32_t)u->ndevs + VG_CKSUM_LEN || u->cursor_off > VG_SEG_ROWS)
+	    used != 136 + UB_DEV * (uint32_t)u->ndevs + UB_SCRUB + VG_CKSUM_LEN || u->cursor_off > VG_SEG_ROWS)
 		return VG_ERR(VG_ECORRUPT, "uberblock fields out of range");
 	if (u->has_root) {
 		int err = vg_bp_decode(in + 56, &u->root);
@@ -207,5 +221,23 @@ int vg_uber_decode(const uint8_t *in, size_t len, struct vg_uber *u)
 		    (u->dev[i].dtl_end && u->dev[i].dtl_end < u->dev[i].dtl_start))
 			return VG_ERR(VG_ECORRUPT, "uberblock device entry out of range");
 	}
+	const uint8_t *sr = in + 136 + UB_DEV * u->ndevs;
+	struct vg_scrub_record *r = &u->scrub;
+	r->state = sr[0];
+	r->start = vg_get64(sr + 8);
+	r->end = vg_get64(sr + 16);
+	r->txg = vg_get64(sr + 24);
+	r->bytes_done = vg_get64(sr + 32);
+	r->bytes_total = vg_get64(sr + 40);
+	r->repaired_bytes = vg_get64(sr + 48);
+	r->errors = vg_get64(sr + 56);
+	r->unrecoverable = vg_get64(sr + 64);
+	r->pos.seg = vg_get32(sr + 72);
+	r->pos.off = vg_get32(sr + 76);
+	if (r->state > VG_SCRUB_CANCELED)
+		return VG_ERR(VG_EVERSION, "uberblock with unknown scrub state %u", (unsigned)r->state);
+	for (int k = 1; k < 8; k++)
+		if (sr[k])
+			return VG_ERR(VG_EVERSION, "uberblock with unknown scrub flags");
 	return 0;
 }

@@ -540,6 +540,7 @@ int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root)
 		u.root = *root;
 	}
 	u.ndevs = p->ndevs;
+	u.scrub = p->ub.scrub;
 	for (int d = 0; d < p->ndevs; d++) {
 		u.dev[d].guid = p->dev[d].guid;
 		u.dev[d].read_errs = p->dev[d].read_errs;
@@ -599,6 +600,7 @@ void vg_pool_status(const struct vg_pool *p, struct vg_pool_status *st)
 	st->commit_time = p->ub.time;
 	st->alloc_bytes = ((uint64_t)p->cursor_seg * VG_SEG_ROWS + p->cursor_off) * VG_SECTOR * (uint64_t)p->ndevs;
 	st->ndevs = p->ndevs;
+	st->scrub = p->ub.scrub;
 	int bad = 0;
 	for (int d = 0; d < p->ndevs; d++) {
 		const struct vg_dev *dev = &p->dev[d];
@@ -762,3 +764,15 @@ int vg_pool_resilver_done(struct vg_pool *p, uint64_t scanned_txg)
 }
 
 uint64_t vg_pool_txg(const struct vg_pool *p) { return p->ub.txg; }
+
+void vg_pool_scrub_get(const struct vg_pool *p, struct vg_scrub_record *r) { *r = p->ub.scrub; }
+
+int vg_pool_scrub_put(struct vg_pool *p, const struct vg_scrub_record *r)
+{
+	struct vg_scrub_record old = p->ub.scrub;
+	p->ub.scrub = *r;
+	int err = vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
+	if (err)
+		p->ub.scrub = old;
+	return err;
+}

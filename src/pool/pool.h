@@ -105,6 +105,23 @@ enum vg_pool_state { VG_POOL_ONLINE = 0, VG_POOL_DEGRADED = 1, VG_POOL_FAULTED =
 const char *vg_dev_state_name(enum vg_dev_state s);
 const char *vg_pool_state_name(enum vg_pool_state s);
 
+/* The state of the last (or current) scrub, kept in the uberblock so that
+ * a killed scrub resumes and `status` can show the last result. */
+enum vg_scrub_state {
+	VG_SCRUB_NONE = 0,
+	VG_SCRUB_RUNNING = 1,  /* (or killed while running: resumable) */
+	VG_SCRUB_PAUSED = 2,
+	VG_SCRUB_FINISHED = 3,
+	VG_SCRUB_CANCELED = 4,
+};
+struct vg_scrub_record {
+	enum vg_scrub_state state;
+	uint64_t start, end;     /* ns since the epoch; end 0 while running */
+	uint64_t txg;            /* the committed state the scrub walks */
+	uint64_t bytes_done, bytes_total;
+	uint64_t repaired_bytes, errors, unrecoverable;
+	struct vg_dva pos;       /* blocks up to here (physical order) are done */
+};
 struct vg_dev_status {
 	char path[4096];
 	uint64_t guid;
@@ -118,6 +135,7 @@ struct vg_dev_status {
 
 struct vg_pool_status {
 	enum vg_pool_state state;
+	struct vg_scrub_record scrub;
 	struct vg_layout layout;
 	uint64_t vault_guid;
 	uint64_t txg;          /* last committed transaction */
@@ -176,6 +194,10 @@ struct vg_scrub_counts {
  * repair what redundancy allows.  VG_ECORRUPT when unrecoverable.  Needs no
  * key: checksums cover the stored bytes. */
 int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scrub_counts *cnt);
+
+void vg_pool_scrub_get(const struct vg_pool *p, struct vg_scrub_record *r);
+/* Record progress or the result and commit (same root). */
+int vg_pool_scrub_put(struct vg_pool *p, const struct vg_scrub_record *r);
 
 /* Make everything written durable and publish root as the new state. */
 int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root);
