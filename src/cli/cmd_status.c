@@ -25,6 +25,48 @@ static void print_time(uint64_t ns, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm);
 }
 
+static void human_bytes(uint64_t b, char *buf, size_t len)
+{
+	const char *u[] = {"B", "K", "M", "G", "T", "P"};
+	double v = (double)b;
+	int i = 0;
+	while (v >= 1024 && i < 5) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f%s" : "%.0f%s", v, u[i]);
+}
+
+/* One line like zpool's "scan:". */
+static void scan_line(const struct vg_scrub_record *r, char *out, size_t len)
+{
+	char when[64], done[32], total[32], rep[32];
+	human_bytes(r->bytes_done, done, sizeof done);
+	human_bytes(r->bytes_total, total, sizeof total);
+	human_bytes(r->repaired_bytes, rep, sizeof rep);
+	double pct = r->bytes_total ? 100.0 * (double)r->bytes_done / (double)r->bytes_total : 0;
+	switch (r->state) {
+	case VG_SCRUB_NONE:
+		snprintf(out, len, "none requested");
+		break;
+	case VG_SCRUB_RUNNING:
+	case VG_SCRUB_PAUSED:
+		print_time(r->start, when, sizeof when);
+		snprintf(out, len, "scrub %s since %s: %s scanned of %s (%.1f%%), %s repaired",
+			 r->state == VG_SCRUB_PAUSED ? "paused" : "in progress", when, done, total, pct, rep);
+		break;
+	case VG_SCRUB_FINISHED:
+		print_time(r->end, when, sizeof when);
+		snprintf(out, len, "scrub repaired %s with %llu errors (%llu unrecoverable) on %s", rep,
+			 (unsigned long long)r->errors, (unsigned long long)r->unrecoverable, when);
+		break;
+	case VG_SCRUB_CANCELED:
+		print_time(r->end, when, sizeof when);
+		snprintf(out, len, "scrub canceled on %s after %s of %s", when, done, total);
+		break;
+	}
+}
+
 static uint64_t total_errs(const struct vg_pool_status *st)
 {
 	uint64_t n = 0;
@@ -84,6 +126,18 @@ static int print_json(const struct vg_pool_status *st, const char *vault)
 				 vg_pool_state_name(st->state), "layout", vg_layout_name(&st->layout, lb), "txg",
 				 (json_int_t)st->txg, "commit_time_ns", (json_int_t)st->commit_time,
 				 "allocated_bytes", (json_int_t)st->alloc_bytes, "devices", devs);
+	char scan[256];
+	scan_line(&st->scrub, scan, sizeof scan);
+	const char *names[] = {"none", "running", "paused", "finished", "canceled"};
+	json_object_set_new(root, "scrub",
+			    json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "state",
+				      names[st->scrub.state], "summary", scan, "start_ns",
+				      (json_int_t)st->scrub.start, "end_ns", (json_int_t)st->scrub.end,
+				      "bytes_done", (json_int_t)st->scrub.bytes_done, "bytes_total",
+				      (json_int_t)st->scrub.bytes_total, "repaired_bytes",
+				      (json_int_t)st->scrub.repaired_bytes, "errors",
+				      (json_int_t)st->scrub.errors, "unrecoverable",
+				      (json_int_t)st->scrub.unrecoverable));
 	if (status)
 		json_object_set_new(root, "status", json_string(status));
 	if (action)
@@ -108,6 +162,10 @@ static void print_human(const struct vg_pool_status *st, const char *vault)
 		printf(" status: %s\n", status);
 	if (action)
 		printf(" action: %s\n", action);
+	char scan[256];
+	scan_line(&st->scrub, scan, sizeof scan);
+	if (st->txg)
+		printf("   scan: %s\n", scan);
 	if (st->txg) {
 		print_time(st->commit_time, when, sizeof when);
 		printf(" commit: txg %llu at %s\n", (unsigned long long)st->txg, when);
