@@ -1,0 +1,175 @@
+/*
+ * obj.c - sealing objects: compression and the encryption seam (see obj.h).
+ */
+#include "repo/obj.h"
+
+#include <string.h>
+
+#include <zstd.h>
+
+#include "base/bytes.h"
+#include "base/err.h"
+
+#define FRAME_MAGIC "VGOB"
+#define FRAME_VERSION 1
+
+int vg_sealer_init(struct vg_sealer *s, int level, int enc)
+{
+	memset(s, 0, sizeof *s);
+	if (enc != VG_ENC_NONE)
+		return VG_ERR(VG_EVERSION, "encryption mode %d is not supported by this version of vigil", enc);
+	if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
+		return VG_ERR(VG_EINVAL, "compression level %d is out of range (%d..%d)", level,
+			      ZSTD_minCLevel(), ZSTD_maxCLevel());
+	s->level = level;
+	s->enc = enc;
+	s->cctx = ZSTD_createCCtx();
+	s->dctx = ZSTD_createDCtx();
+	if (!s->cctx || !s->dctx) {
+		vg_sealer_release(s);
+		return VG_ERR(VG_ENOMEM, "out of memory creating zstd contexts");
+	}
+	return 0;
+}
+
+void vg_sealer_release(struct vg_sealer *s)
+{
+	ZSTD_freeCCtx(s->cctx);
+	ZSTD_freeDCtx(s->dctx);
+	s->cctx = s->dctx = NULL;
+}
+
+int vg_seal(struct vg_sealer *s, const void *plain, size_t len, bool compress, struct vg_buf *out,
+	    uint8_t *comp)
+{
+	int err;
+	if (compress && s->level != 0 && len > 0) {
+		size_t bound = ZSTD_compressBound(len);
+		if ((err = vg_buf_reserve(out, bound)) < 0)
+			return err;
+		size_t n = ZSTD_compressCCtx(s->cctx, out->p + out->len, bound, plain, len, s->level);
+		if (ZSTD_isError(n))
+			return VG_ERR(VG_EINVAL, "zstd compression failed: %s", ZSTD_getErrorName(n));
+		if (n < len) {
+			out->len += n;
+			*comp = VG_COMP_ZSTD;
+			return 0;
+		}
+	}
+	*comp = VG_COMP_NONE;
+	return vg_buf_add(out, plain, len);
+}
+
+int vg_unseal(struct vg_sealer *s, uint8_t comp, uint8_t enc, const void *stored, size_t slen,
+	      size_t rlen, struct vg_buf *out, const char *what)
+{
+	int err;
+	if (enc != VG_ENC_NONE)
+		return VG_ERR(VG_EVERSION, "%s is encrypted with mode %u, which this vigil cannot read", what,
+			      enc);
+	if (rlen > VG_OBJ_MAX)
+		return VG_ERR(VG_ECORRUPT, "%s claims %zu bytes, more than any object", what, rlen);
+	switch (comp) {
+	case VG_COMP_NONE:
+		if (slen != rlen)
+			return VG_ERR(VG_ECORRUPT, "%s: stored size %zu differs from its size %zu", what, slen,
+				      rlen);
+		return vg_buf_add(out, stored, slen);
+	case VG_COMP_ZSTD:
+		if ((err = vg_buf_reserve(out, rlen)) < 0)
+			return err;
+		size_t n = ZSTD_decompressDCtx(s->dctx, out->p + out->len, rlen, stored, slen);
+		if (ZSTD_isError(n) || n != rlen)
+			return VG_ERR(VG_ECORRUPT, "%s does not decompress to its recorded size (%s)", what,
+				      ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
+		out->len += n;
+		return 0;
+	}
+	return VG_ERR(VG_EVERSION, "%s uses unknown compression %u", what, comp);
+}
+
+int vg_frame_encode(struct vg_sealer *s, uint8_t otype, const void *plain, size_t len, bool compress,
+		    struct vg_buf *out)
+{
+	if (len > VG_OBJ_MAX)
+		return VG_ERR(VG_EINVAL, "%s of %zu bytes is too large", vg_otype_name(otype), len);
+	uint8_t h[VG_FRAME_HDR];
+	memcpy(h, FRAME_MAGIC, 4);
+	h[4] = FRAME_VERSION;
+	h[5] = otype;
+	h[6] = 0;
+	h[7] = (uint8_t)s->enc;
+	vg_put32(h + 8, (uint32_t)len);
+	size_t at = out->len;
+	int err = vg_buf_add(out, h, sizeof h);
+	if (err)
+		return err;
+	uint8_t comp;
+	if ((err = vg_seal(s, plain, len, compress, out, &comp)) < 0)
+		return err;
+	out->p[at + 6] = comp;
+	return 0;
+}
+
+int vg_frame_decode(struct vg_sealer *s, uint8_t otype, const void *block, size_t len,
+		    struct vg_buf *out, const char *what)
+{
+	struct vg_rd r;
+	vg_rd_init(&r, block, len);
+	const uint8_t *magic = vg_rd_take(&r, 4);
+	uint8_t ver = vg_rd8(&r), ot = vg_rd8(&r), comp = vg_rd8(&r), enc = vg_rd8(&r);
+	uint32_t rlen = vg_rd32(&r);
+	if (r.bad || memcmp(magic, FRAME_MAGIC, 4))
+		return VG_ERR(VG_ECORRUPT, "%s is not a vigil object (bad header)", what);
+	if (ver != FRAME_VERSION)
+		return VG_ERR(VG_EVERSION, "%s has object format version %u; this vigil reads %u", what, ver,
+			      FRAME_VERSION);
+	if (ot != otype)
+		return VG_ERR(VG_ECORRUPT, "%s holds a %s, not a %s", what, vg_otype_name(ot),
+			      vg_otype_name(otype));
+	return vg_unseal(s, comp, enc, r.p + r.off, vg_rd_left(&r), rlen, out, what);
+}
+
+const char *vg_otype_name(int otype)
+{
+	switch (otype) {
+	case VG_OT_CHUNK: return "chunk";
+	case VG_OT_TREE: return "tree";
+	case VG_OT_TREE_PART: return "tree part";
+	case VG_OT_SNAPSHOT: return "snapshot";
+	case VG_OT_INDEX_RUN: return "index run";
+	case VG_OT_INDEX_BLOCK: return "index block";
+	}
+	return "unknown object";
+}
+
+int vg_rd_bp(struct vg_rd *r, struct vg_bp *bp)
+{
+	const uint8_t *q = vg_rd_take(r, VG_BP_SIZE);
+	if (!q)
+		return VG_ERR(VG_ECORRUPT, "block pointer is truncated");
+	return vg_bp_decode(q, bp);
+}
+
+int vg_buf_add_bp(struct vg_buf *b, const struct vg_bp *bp)
+{
+	uint8_t t[VG_BP_SIZE];
+	vg_bp_encode(bp, t);
+	return vg_buf_add(b, t, sizeof t);
+}
+
+int vg_rd_skip_ext(struct vg_rd *r, const char *what)
+{
+	uint64_t n = vg_rdvar(r);
+	if (r->bad || n > vg_rd_left(r))
+		return VG_ERR(VG_ECORRUPT, "%s: bad extension count", what);
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t tag = vg_rdvar(r), len = vg_rdvar(r);
+		if (r->bad || !vg_rd_take(r, len))
+			return VG_ERR(VG_ECORRUPT, "%s: truncated extension", what);
+		if (tag & 1)
+			return VG_ERR(VG_EVERSION, "%s needs extension %llu, unknown to this vigil", what,
+				      (unsigned long long)tag);
+	}
+	return 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * pack.h - many sealed objects in one pool block, with a table of contents.
+ *
+ * A pack is self-describing: its header table lists every object's id,
+ * type, compression, encryption, offset and sizes, so the index can be
+ * rebuilt from the packs alone.  Layout (docs/FORMAT.md, "Packs"):
+ *
+ *   "VGPK" | version u8 | table enc u8 | 0 u16 | count u32 | table_len u32
+ *   table: count x 48-byte entries (sorted by offset, non-overlapping)
+ *   object bytes
+ *
+ * The builder collects objects in memory; vg_pack_finish() lays out the
+ * block.  The decoder validates every entry against the block size.
+ */
+#ifndef VG_REPO_PACK_H
+#define VG_REPO_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "repo/id.h"
+
+#define VG_PACK_HDR 16
+#define VG_PACK_ENTRY 48
+#define VG_PACK_MAX_OBJECTS 65536u
+
+struct vg_pack_entry {
+	struct vg_id id;
+	uint8_t otype, comp, enc, flags;
+	uint32_t off;  /* from the start of the pack block */
+	uint32_t slen; /* stored bytes */
+	uint32_t rlen; /* plaintext bytes */
+};
+
+struct vg_pack_builder {
+	struct vg_pack_entry *e; /* off is relative to the data area until finish */
+	uint32_t n, cap;
+	struct vg_buf data;
+};
+
+void vg_pack_init(struct vg_pack_builder *b);
+void vg_pack_release(struct vg_pack_builder *b);
+void vg_pack_reset(struct vg_pack_builder *b);
+/* Size of the finished block if one more object of slen bytes were added. */
+size_t vg_pack_size_with(const struct vg_pack_builder *b, size_t slen);
+/* Append the stored bytes of one object (copied). */
+int vg_pack_add(struct vg_pack_builder *b, const struct vg_id *id, uint8_t otype, uint8_t comp,
+		uint8_t enc, const void *stored, size_t slen, size_t rlen);
+/* Lay out the block into out (replacing its content); afterwards b->e[i].off
+ * are absolute offsets in the block. */
+int vg_pack_finish(struct vg_pack_builder *b, struct vg_buf *out);
+
+/* Validate a pack block and return its table (malloc'd, caller frees). */
+int vg_pack_decode(const uint8_t *p, size_t len, struct vg_pack_entry **out, uint32_t *n);
+
+#endif
