@@ -45,6 +45,10 @@ bool cli_tty(void);
 const char *cli_vault_path(const char *opt);
 
 #define CLI_COMMANDS(X)                                                             \
+	X(init, "create a vault over device directories")                          \
+	X(backup, "back up paths into a new snapshot")                             \
+	X(snapshots, "list the vault's snapshots")                                 \
+	X(restore, "restore a snapshot (or a part of it) into a directory")        \
 	X(status, "show the vault's state and device error counters")             \
 	X(version, "print the version")
 

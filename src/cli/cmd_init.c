@@ -1,0 +1,137 @@
+/*
+ * cmd_init.c - `vigil init`: create a vault over device directories.
+ *
+ *   vigil init --layout L [--encryption none] [--compression N] [--json] DEV...
+ *
+ * Each DEV is a directory, created when missing (its parent must exist).
+ * Paths are stored absolute, so any member can name the vault later.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "cli/cli.h"
+#include "cli/vault.h"
+
+/* Absolute path of a device directory that may not exist yet. */
+static int abs_dev(const char *path, char *out)
+{
+	char tmp[PATH_MAX], parent[PATH_MAX];
+	if (realpath(path, out))
+		return 0;
+	if (errno != ENOENT || strlen(path) >= sizeof tmp)
+		return VG_ERRNO(errno, "cannot use device directory '%s'", path);
+	snprintf(tmp, sizeof tmp, "%s", path);
+	size_t n = strlen(tmp);
+	while (n > 1 && tmp[n - 1] == '/')
+		tmp[--n] = 0;
+	char *slash = strrchr(tmp, '/');
+	const char *base = slash ? slash + 1 : tmp;
+	const char *dir = slash ? (slash == tmp ? "/" : tmp) : ".";
+	if (slash && slash != tmp)
+		*slash = 0;
+	if (!realpath(dir, parent))
+		return VG_ERRNO(errno, "cannot create device directory '%s' (its parent '%s' must exist)", path, dir);
+	int k = snprintf(out, PATH_MAX, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", base);
+	if (k < 0 || k >= PATH_MAX)
+		return VG_ERR(VG_EINVAL, "device path '%s' is too long", path);
+	return 0;
+}
+
+static void print_result(bool json, const struct vg_layout *l, char **devs, int n,
+			 const struct vg_repo_config *cfg, const struct vg_pool_status *st)
+{
+	char lb[16], id[40];
+	snprintf(id, sizeof id, "%016llx", (unsigned long long)st->vault_guid);
+	if (json) {
+		json_t *d = json_array();
+		for (int i = 0; i < n; i++)
+			json_array_append_new(d, cli_json_safe(devs[i]));
+		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:i}", "vault", id, "layout", vg_layout_name(l, lb),
+				      "devices", d, "encryption", "none", "compression",
+				      cfg->comp ? "zstd" : "none", "compression_level", cfg->level);
+		char *s = json_dumps(o, JSON_INDENT(2));
+		json_decref(o);
+		if (s)
+			puts(s);
+		free(s);
+		return;
+	}
+	printf("created vault %s: %s over %d device%s\n", id, vg_layout_name(l, lb), n, n > 1 ? "s" : "");
+	for (int i = 0; i < n; i++)
+		printf("  %s\n", cli_safe(devs[i]));
+	printf("encryption: none; compression: %s (level %d)\n", cfg->comp ? "zstd" : "none", cfg->level);
+}
+
+int cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"layout", required_argument, NULL, 'l'}, {"encryption", required_argument, NULL, 'e'},
+		{"compression", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+	const char *layout = NULL;
+	struct vg_repo_opts ro = {0};
+	bool json = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "l:e:c:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': layout = optarg; break;
+		case 'e':
+			if (strcmp(optarg, "none"))
+				return cli_usage("init", "encryption '%s' is not available in this version; use "
+							 "--encryption none", optarg);
+			break;
+		case 'c': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < -7 || v > 22)
+				return cli_usage("init", "--compression takes a zstd level from -7 to 22 (0: none)");
+			ro.comp_level = (int)v;
+			ro.comp_set = true;
+			break;
+		}
+		case 'j': json = true; break;
+		case 'h':
+			printf("usage: vigil init --layout single|mirror|raidz1|raidz2|raidz3 [--encryption none]\n"
+			       "                  [--compression LEVEL] [--json] DEV...\n");
+			return 0;
+		default: return cli_usage("init", "unknown option");
+		}
+	}
+	int n = argc - optind;
+	if (!layout)
+		return cli_usage("init", "--layout is required (single, mirror, raidz1, raidz2, raidz3)");
+	if (n < 1)
+		return cli_usage("init", "give the device directories");
+	if (n > VG_POOL_MAX_DEVS)
+		return cli_usage("init", "at most %d devices", VG_POOL_MAX_DEVS);
+	struct vg_layout l;
+	if (vg_layout_parse(layout, n, &l) < 0)
+		return cli_usage("init", "%s", vg_errmsg());
+	char store[VG_POOL_MAX_DEVS][PATH_MAX];
+	char *devs[VG_POOL_MAX_DEVS];
+	int err = 0;
+	for (int i = 0; i < n && !err; i++) {
+		devs[i] = store[i];
+		err = abs_dev(argv[optind + i], store[i]);
+	}
+	if (err)
+		return cli_fail(err);
+	struct vg_pool *p = NULL;
+	struct vg_repo *r = NULL;
+	struct vg_pool_status st;
+	if ((err = vg_pool_create(vg_os_posix(), &l, (const char *const *)devs, &p)) < 0)
+		return cli_fail(err);
+	if ((err = vg_repo_create(p, &ro, &r)) < 0) {
+		vg_pool_close(p);
+		return cli_fail(err);
+	}
+	vg_pool_status(p, &st);
+	print_result(json, &l, devs, n, vg_repo_config(r), &st);
+	return (err = cli_repo_close(p, r)) ? cli_fail(err) : CLI_OK;
+}

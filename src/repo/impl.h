@@ -1,0 +1,91 @@
+/*
+ * impl.h - the repository handle's insides, shared by repo*.c only.
+ *
+ * Locking: r->lock guards the index, the packers, the fresh-id list and
+ * the counters; r->qlock the worker queue; r->rlock the read cache and the
+ * read-side sealer.  Lock order: qlock is never held while taking lock.
+ */
+#ifndef VG_REPO_IMPL_H
+#define VG_REPO_IMPL_H
+
+#include <pthread.h>
+
+#include "repo/index.h"
+#include "repo/pack.h"
+#include "repo/repo.h"
+
+#define VG_DATA_PACK_TARGET (4u << 20)
+#define VG_META_PACK_TARGET (2u << 20)
+#define VG_META_COPIES 2
+#define VG_ROOT_COPIES 3
+#define VG_READ_CACHE 4
+#define VG_MAX_WORKERS 64
+
+struct packer {
+	struct vg_pack_builder b;
+	uint16_t btype;
+	int copies;
+	size_t target;
+};
+
+struct job {
+	int otype;
+	struct vg_id id;
+	uint8_t *data;
+	size_t len;
+};
+
+struct cached_pack {
+	struct vg_bp bp;
+	uint8_t *data;
+	uint64_t tick;
+};
+
+struct vg_repo {
+	struct vg_pool *pool;
+	struct vg_root root; /* committed state plus snapshots added since */
+	struct vg_idkey key;
+	struct vg_chunker chunker;
+	int sticky; /* a failed commit or write: refuse further writes */
+
+	pthread_mutex_t lock;
+	struct vg_index idx;
+	struct vg_id *fresh; /* ids added since the last commit */
+	size_t nfresh, freshcap;
+	struct packer data, meta;
+	struct vg_buf packbuf;
+	struct vg_sealer wsealer; /* inline (no workers) sealing, under lock */
+	struct vg_buf wscratch;
+	struct vg_repo_counts counts;
+
+	/* workers */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond, qspace, qidle;
+	struct job *q;
+	size_t qcap, qhead, qlen;
+	int nworkers, busy;
+	bool stop;
+	pthread_t th[VG_MAX_WORKERS];
+	int werr;
+	char werrmsg[1024];
+
+	/* reads */
+	pthread_mutex_t rlock;
+	struct vg_sealer rsealer;
+	struct cached_pack cache[VG_READ_CACHE];
+	uint64_t tick;
+};
+
+/* repo_write.c */
+int vg_repo_workers_start(struct vg_repo *r, int n);
+void vg_repo_workers_stop(struct vg_repo *r);
+/* Seal and pack one object; takes r->lock itself. */
+int vg_repo_pack_object(struct vg_repo *r, struct vg_sealer *s, struct vg_buf *scratch, int otype,
+			const struct vg_id *id, const void *data, size_t len);
+/* Write the open packs (r->lock held). */
+int vg_repo_flush_packs(struct vg_repo *r);
+
+/* repo_read.c */
+void vg_repo_cache_release(struct vg_repo *r);
+
+#endif

@@ -1,0 +1,329 @@
+/*
+ * repo.c - the repository handle: create, open (root + index), commit.
+ *
+ * Theory of the commit (each point is what makes a crash harmless):
+ *  1. Objects, packs, snapshot blocks and index blocks are written to the
+ *     pool as they come; none is reachable from the committed root, so a
+ *     crash before step 3 leaves them as unreferenced space.
+ *  2. vg_repo_commit() first drains the workers and writes the open packs,
+ *     then one index run covering every id added since the last commit
+ *     (so every reachable object is in the index of the state that
+ *     references it), then the new root.
+ *  3. vg_pool_commit() publishes that root atomically.  Until it returns,
+ *     the previous root (and everything it references) is the vault.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "repo/impl.h"
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct vg_repo *repo_alloc(struct vg_pool *pool)
+{
+	struct vg_repo *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->pool = pool;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->qlock, NULL);
+	pthread_mutex_init(&r->rlock, NULL);
+	pthread_cond_init(&r->qcond, NULL);
+	pthread_cond_init(&r->qspace, NULL);
+	pthread_cond_init(&r->qidle, NULL);
+	vg_index_init(&r->idx);
+	vg_pack_init(&r->data.b);
+	vg_pack_init(&r->meta.b);
+	r->data.btype = VG_BT_DATA_PACK;
+	r->data.copies = 1;
+	r->data.target = VG_DATA_PACK_TARGET;
+	r->meta.btype = VG_BT_META_PACK;
+	r->meta.copies = VG_META_COPIES;
+	r->meta.target = VG_META_PACK_TARGET;
+	vg_buf_init(&r->packbuf, VG_OBJ_MAX);
+	vg_buf_init(&r->wscratch, VG_OBJ_MAX);
+	return r;
+}
+
+void vg_repo_close(struct vg_repo *r)
+{
+	if (!r)
+		return;
+	vg_repo_workers_stop(r);
+	vg_repo_cache_release(r);
+	vg_sealer_release(&r->wsealer);
+	vg_sealer_release(&r->rsealer);
+	vg_idkey_release(&r->key);
+	vg_root_release(&r->root);
+	vg_index_release(&r->idx);
+	vg_pack_release(&r->data.b);
+	vg_pack_release(&r->meta.b);
+	vg_buf_release(&r->packbuf);
+	vg_buf_release(&r->wscratch);
+	free(r->fresh);
+	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->qlock);
+	pthread_mutex_destroy(&r->rlock);
+	pthread_cond_destroy(&r->qcond);
+	pthread_cond_destroy(&r->qspace);
+	pthread_cond_destroy(&r->qidle);
+	free(r);
+}
+
+/* Everything derived from the config: key state, chunker, sealers. */
+static int setup(struct vg_repo *r, const struct vg_repo_opts *o)
+{
+	const struct vg_repo_config *c = &r->root.cfg;
+	int level = c->comp == VG_COMP_NONE ? 0 : c->level;
+	int err;
+	if ((err = vg_idkey_init(&r->key, c->key, c->keylen)) < 0 ||
+	    (err = vg_chunker_init(&r->chunker, &c->chunker)) < 0 ||
+	    (err = vg_sealer_init(&r->wsealer, level, c->enc)) < 0 ||
+	    (err = vg_sealer_init(&r->rsealer, level, c->enc)) < 0)
+		return err;
+	return vg_repo_workers_start(r, o ? o->workers : 0);
+}
+
+static int write_root(struct vg_repo *r)
+{
+	struct vg_buf b;
+	struct vg_bp bp;
+	vg_buf_init(&b, VG_POOL_MAX_BLOCK);
+	int err = vg_root_encode(&r->root, &b);
+	if (!err)
+		err = vg_pool_write(r->pool, VG_BT_ROOT, b.p, b.len, VG_ROOT_COPIES, &bp);
+	if (!err)
+		err = vg_pool_commit(r->pool, &bp);
+	vg_buf_release(&b);
+	return err;
+}
+
+int vg_repo_create(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg_repo **out)
+{
+	struct vg_bp bp;
+	bool has;
+	int err;
+	*out = NULL;
+	vg_pool_root(pool, &bp, &has);
+	if (has)
+		return VG_ERR(VG_EEXIST, "the vault already holds a repository");
+	struct vg_repo *r = repo_alloc(pool);
+	if (!r)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	struct vg_repo_config *c = &r->root.cfg;
+	uint64_t seed;
+	c->created_ns = now_ns();
+	c->enc = (uint8_t)(o ? o->enc : VG_ENC_NONE);
+	int level = o && o->comp_set ? o->comp_level : VG_COMP_LEVEL_DEFAULT;
+	c->comp = level ? VG_COMP_ZSTD : VG_COMP_NONE;
+	c->level = (int8_t)level;
+	c->keylen = VG_ID_KEY_LEN;
+	if ((err = vg_random(c->repo_id, sizeof c->repo_id)) < 0 || (err = vg_random(c->key, c->keylen)) < 0 ||
+	    (err = vg_random(&seed, sizeof seed)) < 0)
+		goto fail;
+	if (o && o->chunker)
+		c->chunker = *o->chunker;
+	else
+		vg_chunker_defaults(&c->chunker, seed);
+	if (level < -128 || level > 127) {
+		err = VG_ERR(VG_EINVAL, "compression level %d is out of range", level);
+		goto fail;
+	}
+	if ((err = setup(r, o)) < 0 || (err = write_root(r)) < 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	vg_repo_close(r);
+	return err;
+}
+
+/* Load one index block into memory, checking it against its fence. */
+static int load_block(struct vg_repo *r, const struct vg_index_fence *f, struct vg_buf *raw,
+		      struct vg_buf *plain)
+{
+	struct vg_bp *packs = NULL;
+	struct vg_index_entry *e = NULL;
+	uint32_t np = 0, n = 0;
+	int err;
+	if ((err = vg_buf_reserve(raw, f->bp.psize)) < 0 || (err = vg_pool_read(r->pool, &f->bp, raw->p)) < 0)
+		return vg_err_prefix(err, "reading the index");
+	vg_buf_reset(plain);
+	if ((err = vg_frame_decode(&r->rsealer, VG_OT_INDEX_BLOCK, raw->p, f->bp.psize, plain, "index block")) < 0 ||
+	    (err = vg_index_block_decode(plain->p, plain->len, &packs, &np, &e, &n)) < 0)
+		return err;
+	if (n != f->count || !vg_id_eq(&e[0].id, &f->first) || !vg_id_eq(&e[n - 1].id, &f->last)) {
+		err = VG_ERR(VG_ECORRUPT, "index block does not match its run header");
+		goto out;
+	}
+	uint32_t base = r->idx.npacks, no;
+	for (uint32_t i = 0; i < np && !err; i++)
+		err = vg_index_add_pack(&r->idx, &packs[i], &no);
+	for (uint32_t i = 0; i < n && !err; i++) {
+		e[i].pack += base;
+		err = vg_index_insert(&r->idx, &e[i], NULL);
+		if (err == VG_EEXIST) /* listed by two runs: the first wins */
+			err = 0;
+	}
+out:
+	free(packs);
+	free(e);
+	return err;
+}
+
+static int load_index(struct vg_repo *r)
+{
+	struct vg_buf raw, plain;
+	int err = 0;
+	vg_buf_init(&raw, VG_POOL_MAX_BLOCK);
+	vg_buf_init(&plain, VG_OBJ_MAX);
+	for (size_t i = 0; i < r->root.nruns && !err; i++) {
+		const struct vg_bp *bp = &r->root.runs[i].bp;
+		struct vg_index_fence *f = NULL;
+		uint32_t nb = 0;
+		uint64_t total = 0;
+		vg_buf_reset(&plain);
+		if ((err = vg_buf_reserve(&raw, bp->psize)) < 0 || (err = vg_pool_read(r->pool, bp, raw.p)) < 0) {
+			vg_err_prefix(err, "reading the index");
+			break;
+		}
+		if (!(err = vg_frame_decode(&r->rsealer, VG_OT_INDEX_RUN, raw.p, bp->psize, &plain, "index run")) &&
+		    !(err = vg_index_run_decode(plain.p, plain.len, &f, &nb, &total)) && total != r->root.runs[i].count)
+			err = VG_ERR(VG_ECORRUPT, "index run %zu holds %llu entries, the root says %llu", i,
+				     (unsigned long long)total, (unsigned long long)r->root.runs[i].count);
+		for (uint32_t b = 0; b < nb && !err; b++)
+			err = load_block(r, &f[b], &raw, &plain);
+		free(f);
+	}
+	vg_buf_release(&raw);
+	vg_buf_release(&plain);
+	return err;
+}
+
+int vg_repo_open(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg_repo **out)
+{
+	struct vg_bp bp;
+	bool has;
+	uint8_t *buf = NULL;
+	int err;
+	*out = NULL;
+	vg_pool_root(pool, &bp, &has);
+	if (!has)
+		return VG_ERR(VG_ENOENT, "the vault holds no repository yet (did 'vigil init' finish?)");
+	if (bp.type != VG_BT_ROOT)
+		return VG_ERR(VG_ECORRUPT, "the vault's root block has type %u, not a repository root", bp.type);
+	struct vg_repo *r = repo_alloc(pool);
+	if (!r || !(buf = malloc(bp.psize))) {
+		err = VG_ERR(VG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((err = vg_pool_read(pool, &bp, buf)) < 0) {
+		vg_err_prefix(err, "reading the repository root");
+		goto fail;
+	}
+	if ((err = vg_root_decode(buf, bp.psize, &r->root)) < 0 || (err = setup(r, o)) < 0 ||
+	    (!(o && o->no_index) && (err = load_index(r)) < 0))
+		goto fail;
+	free(buf);
+	*out = r;
+	return 0;
+fail:
+	free(buf);
+	vg_repo_close(r);
+	return err;
+}
+
+const struct vg_repo_config *vg_repo_config(const struct vg_repo *r) { return &r->root.cfg; }
+const struct vg_chunker *vg_repo_chunker(const struct vg_repo *r) { return &r->chunker; }
+const struct vg_idkey *vg_repo_idkey(const struct vg_repo *r) { return &r->key; }
+
+void vg_repo_counts(struct vg_repo *r, struct vg_repo_counts *c)
+{
+	pthread_mutex_lock(&r->lock);
+	*c = r->counts;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int cmp_id(const void *a, const void *b) { return vg_id_cmp(a, b); }
+
+/* Write index blocks and one run header for the fresh ids (r->lock held). */
+static int write_run(struct vg_repo *r)
+{
+	size_t n = r->nfresh, nb = (n + VG_INDEX_BLOCK_MAX - 1) / VG_INDEX_BLOCK_MAX;
+	struct vg_index_entry *e = malloc(n * sizeof *e);
+	struct vg_index_fence *f = calloc(nb, sizeof *f);
+	struct vg_buf plain, framed;
+	struct vg_bp bp;
+	int err = 0;
+	vg_buf_init(&plain, VG_OBJ_MAX);
+	vg_buf_init(&framed, VG_POOL_MAX_BLOCK);
+	if (!e || !f) {
+		err = VG_ERR(VG_ENOMEM, "out of memory writing the index");
+		goto out;
+	}
+	qsort(r->fresh, n, sizeof *r->fresh, cmp_id);
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_index_entry *x = vg_index_find(&r->idx, &r->fresh[i]);
+		if (!x || x->pack == VG_INDEX_PENDING) {
+			err = VG_ERR(VG_EINVAL, "an object was never written; not committing");
+			goto out;
+		}
+		e[i] = *x;
+	}
+	for (size_t b = 0; b < nb && !err; b++) {
+		size_t lo = b * VG_INDEX_BLOCK_MAX, cnt = n - lo < VG_INDEX_BLOCK_MAX ? n - lo : VG_INDEX_BLOCK_MAX;
+		vg_buf_reset(&framed);
+		if ((err = vg_index_block_encode(&r->idx, e + lo, cnt, &plain)) < 0 ||
+		    (err = vg_frame_encode(&r->wsealer, VG_OT_INDEX_BLOCK, plain.p, plain.len, false, &framed)) < 0 ||
+		    (err = vg_pool_write(r->pool, VG_BT_INDEX_BLOCK, framed.p, framed.len, VG_META_COPIES, &f[b].bp)) < 0)
+			break;
+		f[b].first = e[lo].id;
+		f[b].last = e[lo + cnt - 1].id;
+		f[b].count = (uint32_t)cnt;
+	}
+	vg_buf_reset(&framed);
+	if (err || (err = vg_index_run_encode(f, (uint32_t)nb, &plain)) < 0 ||
+	    (err = vg_frame_encode(&r->wsealer, VG_OT_INDEX_RUN, plain.p, plain.len, false, &framed)) < 0 ||
+	    (err = vg_pool_write(r->pool, VG_BT_INDEX_RUN, framed.p, framed.len, VG_META_COPIES, &bp)) < 0)
+		goto out;
+	struct vg_runref *nr = realloc(r->root.runs, (r->root.nruns + 1) * sizeof *nr);
+	if (!nr) {
+		err = VG_ERR(VG_ENOMEM, "out of memory");
+		goto out;
+	}
+	r->root.runs = nr;
+	nr[r->root.nruns].count = n;
+	nr[r->root.nruns].bp = bp;
+	r->root.nruns++;
+out:
+	free(e);
+	free(f);
+	vg_buf_release(&plain);
+	vg_buf_release(&framed);
+	return err;
+}
+
+int vg_repo_commit(struct vg_repo *r)
+{
+	if (r->sticky)
+		return VG_ERR(VG_EREADONLY, "an earlier write to this repository failed; nothing is committed");
+	int err = vg_repo_flush(r);
+	if (err)
+		return err;
+	pthread_mutex_lock(&r->lock);
+	if (r->nfresh && (err = write_run(r)) == 0)
+		r->nfresh = 0;
+	pthread_mutex_unlock(&r->lock);
+	if (!err)
+		err = write_root(r);
+	if (err && !r->sticky)
+		r->sticky = err;
+	return err;
+}

@@ -1,0 +1,95 @@
+/*
+ * repo.h - the repository: backup objects stored in a vault's pool.
+ *
+ * A repository turns the pool's anonymous blocks into named objects:
+ * chunks of file content, trees (directories) and snapshots, each named by
+ * the keyed hash of its plaintext (id.h), deduplicated by that id,
+ * compressed, and packed many to a pool block.  Nothing written becomes
+ * visible to a later open before vg_repo_commit(), which writes the new
+ * index run and the root and commits the pool once: a crash before it
+ * leaves the previous state, whole.
+ *
+ * Threads: vg_repo_put*() and snapshot calls are made from one thread (the
+ * caller's); with opts.workers > 0 the compression and packing of new
+ * objects runs on that many worker threads behind a bounded queue, so the
+ * caller can keep reading and hashing.  A worker's failure is reported by
+ * the next put or by commit.  vg_repo_get*() may be called from any thread.
+ * After a failed commit the handle refuses writes (VG_EREADONLY).
+ */
+#ifndef VG_REPO_REPO_H
+#define VG_REPO_REPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "pool/pool.h"
+#include "repo/chunker.h"
+#include "repo/id.h"
+#include "repo/obj.h"
+#include "repo/root.h"
+#include "repo/snapshot.h"
+#include "repo/tree.h"
+
+struct vg_repo;
+
+struct vg_repo_opts {
+	int comp_level; /* zstd level for a new repository; 0 = store raw; default 3 */
+	bool comp_set;  /* comp_level was given (else the default) */
+	int enc;        /* enum vg_enc; only VG_ENC_NONE in this version */
+	const struct vg_chunker_params *chunker; /* NULL: defaults, random seed */
+	int workers;    /* compression threads; 0: do it in the caller's thread */
+	bool no_index;  /* open: skip loading the index (listing snapshots only) */
+};
+
+/* Counters since open, for progress and snapshot statistics. */
+struct vg_repo_counts {
+	uint64_t new_objects, new_bytes, stored_bytes, packs;
+};
+
+/* Write a new repository into an empty, writable pool and commit it. */
+int vg_repo_create(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg_repo **out);
+/* Read the root and load the index.  o may be NULL (no workers). */
+int vg_repo_open(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg_repo **out);
+/* Discards anything not committed; the pool stays open (the caller's). */
+void vg_repo_close(struct vg_repo *r);
+
+const struct vg_repo_config *vg_repo_config(const struct vg_repo *r);
+const struct vg_chunker *vg_repo_chunker(const struct vg_repo *r);
+const struct vg_idkey *vg_repo_idkey(const struct vg_repo *r);
+void vg_repo_counts(struct vg_repo *r, struct vg_repo_counts *c);
+
+/* Store an object (chunk, tree part) unless its id is known; *added says
+ * whether it was new.  len <= VG_OBJ_MAX. */
+int vg_repo_put(struct vg_repo *r, int otype, const void *data, size_t len, struct vg_id *id, bool *added);
+/* Same, with the id already computed by the caller (vg_id_compute with
+ * vg_repo_idkey()), e.g. on another thread. */
+int vg_repo_put_id(struct vg_repo *r, int otype, const struct vg_id *id, const void *data, size_t len,
+		   bool *added);
+bool vg_repo_has(struct vg_repo *r, const struct vg_id *id);
+/* Plaintext of an object into out (replacing its content), verified
+ * against its id.  VG_ENOENT if unknown; VG_ECORRUPT if the type differs
+ * or the content does not match. */
+int vg_repo_get(struct vg_repo *r, int otype, const struct vg_id *id, struct vg_buf *out);
+
+/* Trees: split into parts when large, joined again on load. */
+int vg_repo_put_tree(struct vg_repo *r, const struct vg_tree_entry *e, size_t n, struct vg_id *id,
+		     bool *added);
+int vg_repo_get_tree(struct vg_repo *r, const struct vg_id *id, struct vg_tree *out);
+
+/* Snapshots.  add writes it now and lists it at the next commit. */
+int vg_repo_snapshot_add(struct vg_repo *r, const struct vg_snapshot *s, struct vg_id *id);
+size_t vg_repo_snapshot_count(const struct vg_repo *r);
+const struct vg_snapref *vg_repo_snapshot_ref(const struct vg_repo *r, size_t i);
+int vg_repo_snapshot_load(struct vg_repo *r, const struct vg_id *id, struct vg_snapshot *out);
+/* "latest", a full id or a unique prefix of one.  VG_ENOENT when nothing
+ * matches; VG_EINVAL naming the candidates when the prefix is ambiguous. */
+int vg_repo_snapshot_find(const struct vg_repo *r, const char *spec, struct vg_id *out);
+
+/* Finish every pending object (workers drained, packs written). */
+int vg_repo_flush(struct vg_repo *r);
+/* Flush, write the index run and the root, commit the pool. */
+int vg_repo_commit(struct vg_repo *r);
+
+#endif

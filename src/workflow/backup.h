@@ -1,0 +1,57 @@
+/*
+ * backup.h - back up paths into a new snapshot.
+ *
+ * The run walks each path (never following symlinks), chunks and stores
+ * file content, stores one tree per directory, then writes the snapshot
+ * and commits the repository ONCE at the end: an interrupted run commits
+ * nothing.  A file or directory that cannot be read is left out, named in
+ * the snapshot's reasons, and the snapshot is marked incomplete; the run
+ * goes on.  A file that changed while being read is kept as read, named,
+ * and the snapshot marked suspect.
+ *
+ * Each source path appears at the top of the snapshot under its last
+ * component ("/home/ann" -> "ann"; a clash gets "-2", "-3" ... in path
+ * order; "/" alone makes the snapshot root the root directory itself).
+ */
+#ifndef VG_WORKFLOW_BACKUP_H
+#define VG_WORKFLOW_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "repo/repo.h"
+
+struct vg_backup_progress {
+	uint64_t files, dirs, bytes, new_bytes;
+	const char *current; /* path being read */
+};
+
+struct vg_backup_opts {
+	const char *const *paths;
+	size_t npaths;
+	const char *host; /* NULL: this machine's name */
+	const char *const *tags;
+	size_t ntags;
+	void (*progress)(void *ctx, const struct vg_backup_progress *p);
+	void *ctx;
+};
+
+struct vg_backup_result {
+	struct vg_id id;          /* the new snapshot */
+	struct vg_snapshot snap;  /* what it recorded (verdict, reasons, stats) */
+	size_t nproblems;         /* every problem, also those beyond the kept reasons */
+};
+
+/* 0 when a snapshot was committed (check res->snap.verdict); otherwise
+ * nothing was committed.  VG_ENOENT if a path does not exist. */
+int vg_backup_run(struct vg_repo *r, const struct vg_backup_opts *o, struct vg_backup_result *res);
+void vg_backup_result_release(struct vg_backup_result *res);
+
+/* Make a user-given path absolute without following its last component;
+ * malloc'd into *out. */
+int vg_backup_abspath(const char *path, char **out);
+/* The top-level names for absolute source paths (see above); names[i] is
+ * malloc'd, "" for "/".  VG_EINVAL for overlapping or repeated paths. */
+int vg_backup_top_names(char *const *paths, size_t n, char **names);
+
+#endif
