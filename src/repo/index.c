@@ -16,6 +16,8 @@
 #include "repo/obj.h"
 
 #define INDEX_VERSION 1
+#define INDEX_BLOCK_MAGIC "VGIX"
+#define INDEX_RUN_MAGIC "VGIR"
 
 void vg_index_init(struct vg_index *x) { memset(x, 0, sizeof *x); }
 
@@ -107,92 +109,121 @@ static void put_entry(uint8_t *q, const struct vg_index_entry *e, uint32_t pack)
 	q[51] = e->flags;
 }
 
-int vg_index_block_encode(const struct vg_index *x, const struct vg_index_entry *e, size_t n,
-			  struct vg_buf *out)
+/* Local pack numbering for one block: order[i] is the global number of
+ * local pack i. */
+static int local_packs(const struct vg_index *x, const struct vg_index_entry *e, size_t n, uint32_t **local,
+		       uint32_t **order, uint32_t *nl)
 {
-	int err = 0;
-	if (n == 0 || n > VG_INDEX_BLOCK_MAX)
-		return VG_ERR(VG_EINVAL, "index block of %zu entries", n);
-	uint32_t *local = malloc((x->npacks ? x->npacks : 1) * sizeof *local);
-	uint32_t *order = malloc(n * sizeof *order);
-	if (!local || !order) {
-		err = VG_ERR(VG_ENOMEM, "out of memory writing the index");
-		goto out;
-	}
-	memset(local, 0xff, (x->npacks ? x->npacks : 1) * sizeof *local);
-	uint32_t nl = 0;
+	size_t np = x->npacks ? x->npacks : 1;
+	*local = malloc(np * sizeof **local);
+	*order = malloc(n * sizeof **order);
+	*nl = 0;
+	if (!*local || !*order)
+		return VG_ERR(VG_ENOMEM, "out of memory writing the index");
+	memset(*local, 0xff, np * sizeof **local);
 	for (size_t i = 0; i < n; i++) {
-		if (e[i].pack >= x->npacks) {
-			err = VG_ERR(VG_EINVAL, "index entry refers to an unwritten pack");
-			goto out;
-		}
-		if (local[e[i].pack] == UINT32_MAX) {
-			order[nl] = e[i].pack;
-			local[e[i].pack] = nl++;
+		if (e[i].pack >= x->npacks)
+			return VG_ERR(VG_EINVAL, "index entry refers to an unwritten pack");
+		if ((*local)[e[i].pack] == UINT32_MAX) {
+			(*order)[*nl] = e[i].pack;
+			(*local)[e[i].pack] = (*nl)++;
 		}
 	}
-	vg_buf_reset(out);
-	size_t total = 12 + (size_t)nl * VG_BP_SIZE + n * VG_INDEX_ENTRY;
-	if ((err = vg_buf_reserve(out, total)) < 0)
-		goto out;
-	uint8_t *p = out->p;
-	p[0] = INDEX_VERSION;
-	p[1] = p[2] = p[3] = 0;
-	vg_put32(p + 4, nl);
-	vg_put32(p + 8, (uint32_t)n);
-	p += 12;
-	for (uint32_t i = 0; i < nl; i++, p += VG_BP_SIZE)
-		vg_bp_encode(&x->packs[order[i]], p);
-	for (size_t i = 0; i < n; i++, p += VG_INDEX_ENTRY)
-		put_entry(p, &e[i], local[e[i].pack]);
-	out->len = total;
-out:
-	free(local);
-	free(order);
-	return err;
-}
-
-static int read_header(struct vg_rd *r, const char *what, uint32_t *a, uint32_t *b)
-{
-	uint8_t ver = vg_rd8(r);
-	const uint8_t *z = vg_rd_take(r, 3);
-	*a = vg_rd32(r);
-	*b = vg_rd32(r);
-	if (r->bad)
-		return VG_ERR(VG_ECORRUPT, "%s is truncated", what);
-	if (ver != INDEX_VERSION)
-		return VG_ERR(VG_EVERSION, "%s has version %u; this vigil reads %u", what, ver, INDEX_VERSION);
-	if (z[0] || z[1] || z[2])
-		return VG_ERR(VG_EVERSION, "%s has unknown flags", what);
 	return 0;
 }
 
-int vg_index_block_decode(const uint8_t *p, size_t len, struct vg_bp **packs, uint32_t *npacks,
-			  struct vg_index_entry **entries, uint32_t *n)
+int vg_index_block_encode(struct vg_sealer *s, const struct vg_index *x, const struct vg_index_entry *e,
+			  size_t n, struct vg_buf *out)
+{
+	uint32_t *local = NULL, *order = NULL, nl;
+	struct vg_buf plain;
+	uint8_t comp;
+	vg_buf_init(&plain, VG_OBJ_MAX);
+	int err = 0;
+	if (n == 0 || n > VG_INDEX_BLOCK_MAX)
+		return VG_ERR(VG_EINVAL, "index block of %zu entries", n);
+	if ((err = local_packs(x, e, n, &local, &order, &nl)) < 0 ||
+	    (err = vg_buf_reserve(&plain, n * VG_INDEX_ENTRY)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		put_entry(plain.p + i * VG_INDEX_ENTRY, &e[i], local[e[i].pack]);
+	plain.len = n * VG_INDEX_ENTRY;
+	uint8_t h[VG_INDEX_BLOCK_HDR];
+	memcpy(h, INDEX_BLOCK_MAGIC, 4);
+	h[4] = INDEX_VERSION;
+	h[5] = (uint8_t)s->enc;
+	h[6] = 0; /* comp, set below */
+	h[7] = 0;
+	vg_put32(h + 8, nl);
+	vg_put32(h + 12, (uint32_t)n);
+	vg_put32(h + 16, (uint32_t)plain.len);
+	vg_buf_reset(out);
+	if ((err = vg_buf_add(out, h, sizeof h)) < 0)
+		goto out;
+	for (uint32_t i = 0; i < nl && !err; i++)
+		err = vg_buf_add_bp(out, &x->packs[order[i]]);
+	if (!err && !(err = vg_seal(s, plain.p, plain.len, false, out, &comp)))
+		out->p[6] = comp;
+out:
+	free(local);
+	free(order);
+	vg_buf_release(&plain);
+	return err;
+}
+
+/* The plaintext header and pack table; *rd is left at the sealed entries. */
+static int block_head(struct vg_rd *r, const uint8_t *p, size_t len, uint32_t *np, uint32_t *ne,
+		      uint8_t *comp, uint8_t *enc, uint32_t *rlen)
+{
+	vg_rd_init(r, p, len);
+	const uint8_t *magic = vg_rd_take(r, 4);
+	uint8_t ver = vg_rd8(r);
+	*enc = vg_rd8(r);
+	*comp = vg_rd8(r);
+	uint8_t zero = vg_rd8(r);
+	*np = vg_rd32(r);
+	*ne = vg_rd32(r);
+	*rlen = vg_rd32(r);
+	if (r->bad || memcmp(magic, INDEX_BLOCK_MAGIC, 4))
+		return VG_ERR(VG_ECORRUPT, "block is not an index block");
+	if (ver != INDEX_VERSION || zero)
+		return VG_ERR(VG_EVERSION, "index block version %u is not supported (this vigil reads %u)", ver,
+			      INDEX_VERSION);
+	if (*ne == 0 || *ne > VG_INDEX_BLOCK_MAX || *np > *ne || *rlen != *ne * VG_INDEX_ENTRY ||
+	    (uint64_t)*np * VG_BP_SIZE > vg_rd_left(r))
+		return VG_ERR(VG_ECORRUPT, "index block sizes are inconsistent (%u packs, %u entries)", *np, *ne);
+	return 0;
+}
+
+static int read_packs(struct vg_rd *r, uint32_t np, struct vg_bp **packs)
+{
+	int err = 0;
+	*packs = calloc(np ? np : 1, sizeof **packs);
+	if (!*packs)
+		return VG_ERR(VG_ENOMEM, "out of memory reading the index");
+	for (uint32_t i = 0; i < np && !err; i++)
+		err = vg_rd_bp(r, &(*packs)[i]);
+	if (err) {
+		free(*packs);
+		*packs = NULL;
+	}
+	return err;
+}
+
+int vg_index_block_packs(const uint8_t *p, size_t len, struct vg_bp **packs, uint32_t *npacks)
 {
 	struct vg_rd r;
-	uint32_t np, ne;
-	struct vg_bp *bps = NULL;
-	struct vg_index_entry *es = NULL;
-	int err;
+	uint32_t ne, rlen;
+	uint8_t comp, enc;
 	*packs = NULL;
-	*entries = NULL;
-	*npacks = *n = 0;
-	vg_rd_init(&r, p, len);
-	if ((err = read_header(&r, "index block", &np, &ne)) < 0)
-		return err;
-	if (ne == 0 || ne > VG_INDEX_BLOCK_MAX || np > ne ||
-	    (uint64_t)np * VG_BP_SIZE + (uint64_t)ne * VG_INDEX_ENTRY != vg_rd_left(&r))
-		return VG_ERR(VG_ECORRUPT, "index block sizes are inconsistent (%u packs, %u entries)", np, ne);
-	bps = calloc(np ? np : 1, sizeof *bps);
-	es = calloc(ne, sizeof *es);
-	if (!bps || !es) {
-		err = VG_ERR(VG_ENOMEM, "out of memory reading the index");
-		goto fail;
-	}
-	for (uint32_t i = 0; i < np; i++)
-		if ((err = vg_rd_bp(&r, &bps[i])) < 0)
-			goto fail;
+	int err = block_head(&r, p, len, npacks, &ne, &comp, &enc, &rlen);
+	return err ? err : read_packs(&r, *npacks, packs);
+}
+
+static int read_entries(const uint8_t *p, uint32_t np, uint32_t ne, struct vg_index_entry *es)
+{
+	struct vg_rd r;
+	vg_rd_init(&r, p, (size_t)ne * VG_INDEX_ENTRY);
 	for (uint32_t i = 0; i < ne; i++) {
 		struct vg_index_entry *e = &es[i];
 		vg_rd_copy(&r, e->id.b, VG_ID_LEN);
@@ -205,21 +236,41 @@ int vg_index_block_decode(const uint8_t *p, size_t len, struct vg_bp **packs, ui
 		e->enc = vg_rd8(&r);
 		e->flags = vg_rd8(&r);
 		if (r.bad || e->pack >= np || e->otype == 0 || e->otype > VG_OT_MAX_ || e->flags ||
-		    e->rlen > VG_OBJ_MAX || e->slen > VG_OBJ_MAX ||
-		    (i && vg_id_cmp(&es[i - 1].id, &e->id) >= 0)) {
-			err = VG_ERR(VG_ECORRUPT, "index block entry %u is invalid", i);
-			goto fail;
-		}
+		    e->rlen > VG_OBJ_MAX || e->slen > VG_OBJ_MAX || (i && vg_id_cmp(&es[i - 1].id, &e->id) >= 0))
+			return VG_ERR(VG_ECORRUPT, "index block entry %u is invalid", i);
 	}
-	*packs = bps;
+	return 0;
+}
+
+int vg_index_block_decode(struct vg_sealer *s, const uint8_t *p, size_t len, struct vg_bp **packs,
+			  uint32_t *npacks, struct vg_index_entry **entries, uint32_t *n)
+{
+	struct vg_rd r;
+	struct vg_buf plain;
+	uint32_t np, ne, rlen;
+	uint8_t comp, enc;
+	*packs = NULL;
+	*entries = NULL;
+	*npacks = *n = 0;
+	int err = block_head(&r, p, len, &np, &ne, &comp, &enc, &rlen);
+	if (err || (err = read_packs(&r, np, packs)) < 0)
+		return err;
+	vg_buf_init(&plain, VG_OBJ_MAX);
+	if (!(*entries = calloc(ne, sizeof **entries)))
+		err = VG_ERR(VG_ENOMEM, "out of memory reading the index");
+	else if (!(err = vg_unseal(s, comp, enc, r.p + r.off, vg_rd_left(&r), rlen, &plain, "index block")))
+		err = read_entries(plain.p, np, ne, *entries);
+	vg_buf_release(&plain);
+	if (err) {
+		free(*packs);
+		free(*entries);
+		*packs = NULL;
+		*entries = NULL;
+		return err;
+	}
 	*npacks = np;
-	*entries = es;
 	*n = ne;
 	return 0;
-fail:
-	free(bps);
-	free(es);
-	return err;
 }
 
 #define FENCE_SIZE (2 * VG_ID_LEN + 4 + VG_BP_SIZE)
@@ -232,16 +283,17 @@ int vg_index_run_encode(const struct vg_index_fence *f, uint32_t nblocks, struct
 	for (uint32_t i = 0; i < nblocks; i++)
 		total += f[i].count;
 	vg_buf_reset(out);
-	size_t need = 16 + (size_t)nblocks * FENCE_SIZE;
+	size_t need = VG_INDEX_RUN_HDR + (size_t)nblocks * FENCE_SIZE;
 	int err = vg_buf_reserve(out, need);
 	if (err)
 		return err;
 	uint8_t *p = out->p;
-	p[0] = INDEX_VERSION;
-	p[1] = p[2] = p[3] = 0;
-	vg_put32(p + 4, nblocks);
-	vg_put64(p + 8, total);
-	p += 16;
+	memcpy(p, INDEX_RUN_MAGIC, 4);
+	p[4] = INDEX_VERSION;
+	p[5] = p[6] = p[7] = 0;
+	vg_put32(p + 8, nblocks);
+	vg_put64(p + 12, total);
+	p += VG_INDEX_RUN_HDR;
 	for (uint32_t i = 0; i < nblocks; i++, p += FENCE_SIZE) {
 		memcpy(p, f[i].first.b, VG_ID_LEN);
 		memcpy(p + 32, f[i].last.b, VG_ID_LEN);
@@ -252,49 +304,56 @@ int vg_index_run_encode(const struct vg_index_fence *f, uint32_t nblocks, struct
 	return 0;
 }
 
+static int check_fence(const struct vg_index_fence *f, uint32_t i)
+{
+	if (f[i].count == 0 || f[i].count > VG_INDEX_BLOCK_MAX || vg_id_cmp(&f[i].first, &f[i].last) > 0 ||
+	    (f[i].count == 1) != vg_id_eq(&f[i].first, &f[i].last) ||
+	    (i && vg_id_cmp(&f[i - 1].last, &f[i].first) >= 0))
+		return VG_ERR(VG_ECORRUPT, "index run block %u is invalid", i);
+	return 0;
+}
+
 int vg_index_run_decode(const uint8_t *p, size_t len, struct vg_index_fence **out, uint32_t *nblocks,
 			uint64_t *total)
 {
 	struct vg_rd r;
-	uint32_t nb, lo;
-	int err;
+	int err = 0;
 	*out = NULL;
 	*nblocks = 0;
 	vg_rd_init(&r, p, len);
-	if ((err = read_header(&r, "index run", &nb, &lo)) < 0)
-		return err;
-	uint64_t tot = lo | (uint64_t)vg_rd32(&r) << 32;
-	if (r.bad || nb == 0 || nb > VG_INDEX_RUN_MAX_BLOCKS || (uint64_t)nb * FENCE_SIZE != vg_rd_left(&r))
+	const uint8_t *magic = vg_rd_take(&r, 4);
+	uint8_t ver = vg_rd8(&r);
+	const uint8_t *z = vg_rd_take(&r, 3);
+	uint32_t nb = vg_rd32(&r);
+	uint64_t tot = vg_rd64(&r);
+	if (r.bad || memcmp(magic, INDEX_RUN_MAGIC, 4))
+		return VG_ERR(VG_ECORRUPT, "block is not an index run");
+	if (ver != INDEX_VERSION || z[0] || z[1] || z[2])
+		return VG_ERR(VG_EVERSION, "index run version %u is not supported (this vigil reads %u)", ver,
+			      INDEX_VERSION);
+	if (nb == 0 || nb > VG_INDEX_RUN_MAX_BLOCKS || (uint64_t)nb * FENCE_SIZE != vg_rd_left(&r))
 		return VG_ERR(VG_ECORRUPT, "index run header is inconsistent (%u blocks)", nb);
 	struct vg_index_fence *f = calloc(nb, sizeof *f);
 	if (!f)
 		return VG_ERR(VG_ENOMEM, "out of memory reading the index");
 	uint64_t sum = 0;
-	for (uint32_t i = 0; i < nb; i++) {
+	for (uint32_t i = 0; i < nb && !err; i++) {
 		vg_rd_copy(&r, f[i].first.b, VG_ID_LEN);
 		vg_rd_copy(&r, f[i].last.b, VG_ID_LEN);
 		f[i].count = vg_rd32(&r);
-		if ((err = vg_rd_bp(&r, &f[i].bp)) < 0)
-			goto fail;
+		if (!(err = vg_rd_bp(&r, &f[i].bp)))
+			err = check_fence(f, i);
 		sum += f[i].count;
-		if (r.bad || f[i].count == 0 || f[i].count > VG_INDEX_BLOCK_MAX ||
-		    vg_id_cmp(&f[i].first, &f[i].last) > 0 ||
-		    (f[i].count == 1) != vg_id_eq(&f[i].first, &f[i].last) ||
-		    (i && vg_id_cmp(&f[i - 1].last, &f[i].first) >= 0)) {
-			err = VG_ERR(VG_ECORRUPT, "index run block %u is invalid", i);
-			goto fail;
-		}
 	}
-	if (sum != tot) {
+	if (!err && sum != tot)
 		err = VG_ERR(VG_ECORRUPT, "index run counts add up to %llu, header says %llu",
 			     (unsigned long long)sum, (unsigned long long)tot);
-		goto fail;
+	if (err) {
+		free(f);
+		return err;
 	}
 	*out = f;
 	*nblocks = nb;
 	*total = tot;
 	return 0;
-fail:
-	free(f);
-	return err;
 }

@@ -21,11 +21,14 @@
 #include "base/buf.h"
 #include "pool/pool.h"
 #include "repo/id.h"
+#include "repo/obj.h"
 
 #define VG_INDEX_PENDING UINT32_MAX /* pack not written yet */
 #define VG_INDEX_BLOCK_MAX 65536u
 #define VG_INDEX_ENTRY 52
 #define VG_INDEX_RUN_MAX_BLOCKS 65536u
+#define VG_INDEX_BLOCK_HDR 20
+#define VG_INDEX_RUN_HDR 20
 
 struct vg_index_entry {
 	struct vg_id id;
@@ -49,15 +52,20 @@ struct vg_index_entry *vg_index_find(const struct vg_index *x, const struct vg_i
 int vg_index_insert(struct vg_index *x, const struct vg_index_entry *e, struct vg_index_entry **out);
 int vg_index_add_pack(struct vg_index *x, const struct vg_bp *bp, uint32_t *no);
 
-/* One index block's plaintext from n entries sorted by id (pack numbers
- * refer to x->packs). */
-int vg_index_block_encode(const struct vg_index *x, const struct vg_index_entry *e, size_t n,
-			  struct vg_buf *out);
-/* Decode and validate a block; entries are returned with pack numbers
- * into *packs (both malloc'd). */
-int vg_index_block_decode(const uint8_t *p, size_t len, struct vg_bp **packs, uint32_t *npacks,
-			  struct vg_index_entry **entries, uint32_t *n);
+/* An index block is a whole pool block: a plaintext header and table of
+ * pack bps (so the vault's blocks can be walked without any key), then
+ * the sealed entries.  Entries must be sorted by id; their pack numbers
+ * refer to x->packs. */
+int vg_index_block_encode(struct vg_sealer *s, const struct vg_index *x, const struct vg_index_entry *e,
+			  size_t n, struct vg_buf *out);
+/* Decode and validate a block; entries come back with pack numbers into
+ * *packs (both malloc'd). */
+int vg_index_block_decode(struct vg_sealer *s, const uint8_t *p, size_t len, struct vg_bp **packs,
+			  uint32_t *npacks, struct vg_index_entry **entries, uint32_t *n);
+/* Only the pack table (needs no key). */
+int vg_index_block_packs(const uint8_t *p, size_t len, struct vg_bp **packs, uint32_t *npacks);
 
+/* A run header is never sealed: it holds only keyed ids, counts and bps. */
 struct vg_index_fence {
 	struct vg_id first, last;
 	uint32_t count;

@@ -137,8 +137,6 @@ const char *vg_otype_name(int otype)
 	case VG_OT_TREE: return "tree";
 	case VG_OT_TREE_PART: return "tree part";
 	case VG_OT_SNAPSHOT: return "snapshot";
-	case VG_OT_INDEX_RUN: return "index run";
-	case VG_OT_INDEX_BLOCK: return "index block";
 	}
 	return "unknown object";
 }

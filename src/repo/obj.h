@@ -8,7 +8,7 @@
  * vault written under one mode stays readable after the default changes.
  *
  * A frame is a standalone sealed object that fills one pool block
- * (snapshots, index runs): a 12-byte header, then the stored bytes.
+ * (snapshots): a 12-byte header, then the stored bytes.
  *
  * A struct vg_sealer holds a thread's zstd contexts: one per thread, never
  * shared.  Pool block types and object types are listed here because they
@@ -41,9 +41,7 @@ enum vg_otype {
 	VG_OT_TREE = 2,      /* a directory */
 	VG_OT_TREE_PART = 3, /* a slice of a large directory's tree */
 	VG_OT_SNAPSHOT = 4,
-	VG_OT_INDEX_RUN = 5,
-	VG_OT_INDEX_BLOCK = 6,
-	VG_OT_MAX_ = 6
+	VG_OT_MAX_ = 4
 };
 
 enum vg_comp { VG_COMP_NONE = 0, VG_COMP_ZSTD = 1 };

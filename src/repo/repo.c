@@ -146,8 +146,7 @@ fail:
 }
 
 /* Load one index block into memory, checking it against its fence. */
-static int load_block(struct vg_repo *r, const struct vg_index_fence *f, struct vg_buf *raw,
-		      struct vg_buf *plain)
+static int load_block(struct vg_repo *r, const struct vg_index_fence *f, struct vg_buf *raw)
 {
 	struct vg_bp *packs = NULL;
 	struct vg_index_entry *e = NULL;
@@ -155,9 +154,7 @@ static int load_block(struct vg_repo *r, const struct vg_index_fence *f, struct 
 	int err;
 	if ((err = vg_buf_reserve(raw, f->bp.psize)) < 0 || (err = vg_pool_read(r->pool, &f->bp, raw->p)) < 0)
 		return vg_err_prefix(err, "reading the index");
-	vg_buf_reset(plain);
-	if ((err = vg_frame_decode(&r->rsealer, VG_OT_INDEX_BLOCK, raw->p, f->bp.psize, plain, "index block")) < 0 ||
-	    (err = vg_index_block_decode(plain->p, plain->len, &packs, &np, &e, &n)) < 0)
+	if ((err = vg_index_block_decode(&r->rsealer, raw->p, f->bp.psize, &packs, &np, &e, &n)) < 0)
 		return err;
 	if (n != f->count || !vg_id_eq(&e[0].id, &f->first) || !vg_id_eq(&e[n - 1].id, &f->last)) {
 		err = VG_ERR(VG_ECORRUPT, "index block does not match its run header");
@@ -180,30 +177,26 @@ out:
 
 static int load_index(struct vg_repo *r)
 {
-	struct vg_buf raw, plain;
+	struct vg_buf raw;
 	int err = 0;
 	vg_buf_init(&raw, VG_POOL_MAX_BLOCK);
-	vg_buf_init(&plain, VG_OBJ_MAX);
 	for (size_t i = 0; i < r->root.nruns && !err; i++) {
 		const struct vg_bp *bp = &r->root.runs[i].bp;
 		struct vg_index_fence *f = NULL;
 		uint32_t nb = 0;
 		uint64_t total = 0;
-		vg_buf_reset(&plain);
 		if ((err = vg_buf_reserve(&raw, bp->psize)) < 0 || (err = vg_pool_read(r->pool, bp, raw.p)) < 0) {
 			vg_err_prefix(err, "reading the index");
 			break;
 		}
-		if (!(err = vg_frame_decode(&r->rsealer, VG_OT_INDEX_RUN, raw.p, bp->psize, &plain, "index run")) &&
-		    !(err = vg_index_run_decode(plain.p, plain.len, &f, &nb, &total)) && total != r->root.runs[i].count)
+		if (!(err = vg_index_run_decode(raw.p, bp->psize, &f, &nb, &total)) && total != r->root.runs[i].count)
 			err = VG_ERR(VG_ECORRUPT, "index run %zu holds %llu entries, the root says %llu", i,
 				     (unsigned long long)total, (unsigned long long)r->root.runs[i].count);
 		for (uint32_t b = 0; b < nb && !err; b++)
-			err = load_block(r, &f[b], &raw, &plain);
+			err = load_block(r, &f[b], &raw);
 		free(f);
 	}
 	vg_buf_release(&raw);
-	vg_buf_release(&plain);
 	return err;
 }
 
@@ -259,10 +252,9 @@ static int write_run(struct vg_repo *r)
 	size_t n = r->nfresh, nb = (n + VG_INDEX_BLOCK_MAX - 1) / VG_INDEX_BLOCK_MAX;
 	struct vg_index_entry *e = malloc(n * sizeof *e);
 	struct vg_index_fence *f = calloc(nb, sizeof *f);
-	struct vg_buf plain, framed;
+	struct vg_buf framed;
 	struct vg_bp bp;
 	int err = 0;
-	vg_buf_init(&plain, VG_OBJ_MAX);
 	vg_buf_init(&framed, VG_POOL_MAX_BLOCK);
 	if (!e || !f) {
 		err = VG_ERR(VG_ENOMEM, "out of memory writing the index");
@@ -279,18 +271,14 @@ static int write_run(struct vg_repo *r)
 	}
 	for (size_t b = 0; b < nb && !err; b++) {
 		size_t lo = b * VG_INDEX_BLOCK_MAX, cnt = n - lo < VG_INDEX_BLOCK_MAX ? n - lo : VG_INDEX_BLOCK_MAX;
-		vg_buf_reset(&framed);
-		if ((err = vg_index_block_encode(&r->idx, e + lo, cnt, &plain)) < 0 ||
-		    (err = vg_frame_encode(&r->wsealer, VG_OT_INDEX_BLOCK, plain.p, plain.len, false, &framed)) < 0 ||
+		if ((err = vg_index_block_encode(&r->wsealer, &r->idx, e + lo, cnt, &framed)) < 0 ||
 		    (err = vg_pool_write(r->pool, VG_BT_INDEX_BLOCK, framed.p, framed.len, VG_META_COPIES, &f[b].bp)) < 0)
 			break;
 		f[b].first = e[lo].id;
 		f[b].last = e[lo + cnt - 1].id;
 		f[b].count = (uint32_t)cnt;
 	}
-	vg_buf_reset(&framed);
-	if (err || (err = vg_index_run_encode(f, (uint32_t)nb, &plain)) < 0 ||
-	    (err = vg_frame_encode(&r->wsealer, VG_OT_INDEX_RUN, plain.p, plain.len, false, &framed)) < 0 ||
+	if (err || (err = vg_index_run_encode(f, (uint32_t)nb, &framed)) < 0 ||
 	    (err = vg_pool_write(r->pool, VG_BT_INDEX_RUN, framed.p, framed.len, VG_META_COPIES, &bp)) < 0)
 		goto out;
 	struct vg_runref *nr = realloc(r->root.runs, (r->root.nruns + 1) * sizeof *nr);
@@ -305,7 +293,6 @@ static int write_run(struct vg_repo *r)
 out:
 	free(e);
 	free(f);
-	vg_buf_release(&plain);
 	vg_buf_release(&framed);
 	return err;
 }
