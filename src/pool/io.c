@@ -304,17 +304,17 @@ static bool recover(struct vg_pool *p, const struct vg_bp *bp, struct stripe *s,
 			idx[i] = i;
 		do {
 			bool e[VG_RS_MAX_COLS];
-			bool any_data = known > 0 && r == 0;
 			memcpy(e, erased, sizeof e);
-			for (int i = 0; i < r; i++) {
+			for (int i = 0; i < r; i++)
 				e[cand[idx[i]]] = true;
-				if (cand[idx[i]] < g->ndata)
-					any_data = true;
-			}
-			if (r == 0 && known == 0)
-				any_data = true; /* plain re-verify of what was read */
+			/* With no data column erased the data is what was read:
+			 * verify it once (r = 0; columns may have been loaded from
+			 * a device being replaced), never again. */
+			bool any_data = r == 0 && known == 0;
+			for (int c = 0; c < g->ndata; c++)
+				any_data = any_data || e[c];
 			if (!any_data)
-				continue; /* erasing only parity cannot change the data */
+				continue;
 			memcpy(good, s->mem, total);
 			uint8_t *cols[VG_RS_MAX_COLS];
 			for (int c = 0; c < g->ncols; c++)

@@ -567,3 +567,22 @@ TEST(replace_reads_old_device_only_when_needed)
 	T_EQ(c3.errors, 0);
 	vg_pool_close(p);
 }
+
+/* A missing device plus silent damage on another, within raidz2: the
+ * search must also try erasing a corrupt parity column that the rebuild
+ * of the missing data column relies on. */
+TEST(heal_raidz2_missing_plus_corrupt)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	for (int victim = 1; victim < 4; victim++) {
+		T_EQ(t_sh("rm -rf '%s'/*", t_tmpdir()), 0);
+		T_OK(make_vault(&fx, "raidz2", 4));
+		T_EQ(t_sh("rm -rf '%s'", fx.paths[0]), 0);
+		scribble(fx.paths[victim], 77 + (uint64_t)victim);
+		T_OK(vg_pool_open(vg_os_posix(), fx.paths[3 - (victim == 3)], VG_POOL_RDWR, &p));
+		T_EQ(read_all(p, &fx), 0);
+		T_CHECK(cksum_errs(p, victim) > 0);
+		T_OK(vg_pool_close(p));
+	}
+}
