@@ -14,6 +14,7 @@
 
 #include "base/bytes.h"
 #include "base/err.h"
+#include "source/pg_grow.h"
 
 #define N_SUMS 32
 #define FNV_PRIME 16777619u
@@ -144,14 +145,11 @@ static int add_finding(struct vg_pg_filecheck *fc, const struct vg_pg_finding *f
 	fc->st.problems++;
 	if (fc->nfindings >= VG_PG_MAX_FINDINGS)
 		return 0;
-	if (fc->nfindings == fc->capfindings) {
-		size_t ncap = fc->capfindings ? fc->capfindings * 2 : 8;
-		struct vg_pg_finding *n = realloc(fc->findings, ncap * sizeof *n);
-		if (!n)
-			return VG_ERR(VG_ENOMEM, "out of memory recording a bad page of '%s'", fc->relpath);
-		fc->findings = n;
-		fc->capfindings = ncap;
-	}
+	void *grown = vg_pg_grow(fc->findings, &fc->capfindings, fc->nfindings + 1, sizeof *fc->findings,
+				 VG_PG_MAX_FINDINGS);
+	if (!grown)
+		return VG_ERR(VG_ENOMEM, "out of memory recording a bad page of '%s'", fc->relpath);
+	fc->findings = grown;
 	struct vg_pg_finding *d = &fc->findings[fc->nfindings];
 	*d = *f;
 	d->relpath = strdup(fc->relpath);
@@ -344,16 +342,11 @@ int vg_pg_report_add(struct vg_pg_report *r, struct vg_pg_filecheck *fc)
 	size_t keep = fc->nfindings;
 	if (keep > VG_PG_MAX_FINDINGS - r->nfindings)
 		keep = VG_PG_MAX_FINDINGS - r->nfindings;
-	if (r->nfindings + keep > r->capfindings) {
-		size_t ncap = r->capfindings ? r->capfindings : 16;
-		while (ncap < r->nfindings + keep)
-			ncap *= 2;
-		struct vg_pg_finding *n = realloc(r->findings, ncap * sizeof *n);
-		if (!n)
-			return VG_ERR(VG_ENOMEM, "out of memory collecting bad pages");
-		r->findings = n;
-		r->capfindings = ncap;
-	}
+	void *grown = vg_pg_grow(r->findings, &r->capfindings, r->nfindings + keep, sizeof *r->findings,
+				 VG_PG_MAX_FINDINGS);
+	if (!grown)
+		return VG_ERR(VG_ENOMEM, "out of memory collecting bad pages");
+	r->findings = grown;
 	if (keep)
 		memcpy(r->findings + r->nfindings, fc->findings, keep * sizeof *fc->findings);
 	r->nfindings += keep;
