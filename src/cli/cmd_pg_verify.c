@@ -34,23 +34,14 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 
 static const char *verdict(const struct vg_pg_scan_result *r, int *exit_status)
 {
-	if (vg_pg_report_corrupt(&r->rep)) {
-		*exit_status = CLI_FAIL;
-		return "CORRUPT";
-	}
-	if (!r->cl.ctl.data_checksum_version || r->rep.st.problems) {
-		*exit_status = CLI_WARN;
-		return "WARNING";
+	switch (vg_pg_report_level(&r->rep, &r->cl)) {
+	case VG_PG_LEVEL_CRIT: *exit_status = CLI_FAIL; return "CORRUPT";
+	case VG_PG_LEVEL_WARN: *exit_status = CLI_WARN; return "WARNING";
+	case VG_PG_LEVEL_OK: break;
 	}
 	*exit_status = CLI_OK;
 	return "OK";
 }
-
-static const char disabled_msg[] =
-	"data checksums are DISABLED in this cluster: corruption of table and index pages "
-	"cannot be detected (only page headers were checked). Enable them: stop the server and "
-	"run 'pg_checksums --enable -D %s', or create the cluster with 'initdb --data-checksums' "
-	"(-k)";
 
 static json_t *finding_json(const struct vg_pg_finding *f, bool checksums)
 {
@@ -113,8 +104,8 @@ static int print_json(const char *pgdata, const struct vg_pg_scan_result *r)
 	json_object_set_new(o, "problems", arr);
 	json_object_set_new(o, "problems_total", json_integer((json_int_t)st->problems));
 	if (!r->cl.ctl.data_checksum_version) {
-		char msg[sizeof disabled_msg + 4096];
-		snprintf(msg, sizeof msg, disabled_msg, pgdata);
+		char msg[8192];
+		vg_pg_disabled_advice(pgdata, msg, sizeof msg);
 		json_object_set_new(o, "warning", json_string(msg));
 	}
 	char *s = json_dumps(o, JSON_INDENT(2));
@@ -124,31 +115,6 @@ static int print_json(const char *pgdata, const struct vg_pg_scan_result *r)
 	puts(s);
 	free(s);
 	return status;
-}
-
-static void print_finding(const struct vg_pg_finding *f, const struct vg_pg_control *c)
-{
-	bool checksums = c->data_checksum_version != 0;
-	char lsn[32];
-	lsn_str(f->lsn, lsn, sizeof lsn);
-	printf("  %s: block %u (%s fork, relation block %u): %s", f->relpath, f->block,
-	       vg_pg_fork_name(f->fork), f->rel_block, vg_pg_problem_name(f->kind));
-	switch (f->kind) {
-	case VG_PG_BAD_CHECKSUM:
-	case VG_PG_BAD_NEWPAGE:
-	case VG_PG_BAD_HEADER:
-		if (checksums)
-			printf(": calculated checksum %X but block contains %X", f->expected, f->found);
-		printf(" (page LSN %s)\n", lsn);
-		break;
-	case VG_PG_PARTIAL_PAGE:
-		printf(": file size %" PRIu64 " is not a multiple of the page size %u; its last %" PRIu64
-		       " bytes are a partial page\n",
-		       f->size, c->blcksz, f->size % c->blcksz);
-		break;
-	default:
-		printf("%s%s\n", f->detail ? ": " : "", f->detail ? f->detail : "");
-	}
 }
 
 static int print_human(const char *pgdata, const struct vg_pg_scan_result *r)
@@ -167,8 +133,9 @@ static int print_human(const char *pgdata, const struct vg_pg_scan_result *r)
 	else
 		printf("data checksums: DISABLED; page size %u\n", c->blcksz);
 	if (r->online)
-		printf("the cluster is running: verified online, pages changed after %s are being "
-		       "rewritten and were not held against it\n",
+		printf("the cluster is running (or was not shut down cleanly): verified online; a page "
+		       "that fails twice and changed after %s is rewritten by WAL replay and is not "
+		       "held against it\n",
 		       lsn);
 	double mb = (double)st->bytes / 1e6;
 	printf("files scanned: %" PRIu64 ", blocks scanned: %" PRIu64 " (%.1f MB in %.2f s, %.0f MB/s)\n",
@@ -179,14 +146,17 @@ static int print_human(const char *pgdata, const struct vg_pg_scan_result *r)
 	if (st->reread_ok)
 		printf(", passed when re-read: %" PRIu64, st->reread_ok);
 	printf("\n");
-	for (size_t i = 0; i < r->rep.nfindings; i++)
-		print_finding(&r->rep.findings[i], c);
+	for (size_t i = 0; i < r->rep.nfindings; i++) {
+		char line[8192];
+		vg_pg_finding_str(&r->rep.findings[i], &r->cl, line, sizeof line);
+		printf("  %s\n", line);
+	}
 	if (st->problems > r->rep.nfindings)
 		printf("  ... and %" PRIu64 " more\n", st->problems - r->rep.nfindings);
 	if (!c->data_checksum_version) {
-		fprintf(stderr, "vigil: WARNING: ");
-		fprintf(stderr, disabled_msg, pgdata);
-		fprintf(stderr, "\n");
+		char msg[8192];
+		vg_pg_disabled_advice(pgdata, msg, sizeof msg);
+		fprintf(stderr, "vigil: WARNING: %s\n", msg);
 	}
 	printf("status: %s\n", v);
 	return status;

@@ -128,6 +128,11 @@ bool vg_pg_control_is_shutdown(const struct vg_pg_control *c)
 	return c->state == VG_PG_DB_SHUTDOWNED || c->state == VG_PG_DB_SHUTDOWNED_IN_RECOVERY;
 }
 
+uint64_t vg_pg_inflight_lsn(const struct vg_pg_cluster *cl)
+{
+	return vg_pg_control_is_shutdown(&cl->ctl) ? 0 : cl->ctl.redo_lsn;
+}
+
 const char *vg_pg_state_name(uint32_t state)
 {
 	static const char *const names[] = {

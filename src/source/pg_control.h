@@ -76,6 +76,15 @@ struct vg_pg_cluster {
  * once.  VG_ENOENT when dir is not a data directory. */
 int vg_pg_datadir_read(const char *dir, struct vg_pg_cluster *out);
 
+/* The start LSN for the online rule (pg_page.h, rule 4) when no
+ * pg_backup_start() LSN is at hand: 0 for a cleanly shut down cluster
+ * (nothing can be in flight), else the REDO location of its latest
+ * checkpoint, read before the first page: every page changed after it has
+ * a full-page image in the WAL from there on, so crash recovery or a
+ * restore's WAL replay rewrites it.  A backup that called
+ * pg_backup_start() should use the LSN that returned instead. */
+uint64_t vg_pg_inflight_lsn(const struct vg_pg_cluster *cl);
+
 /* True for a cleanly shut down cluster (offline verification is exact). */
 bool vg_pg_control_is_shutdown(const struct vg_pg_control *c);
 /* "shut down", "in production", ... as pg_controldata prints it. */

@@ -301,7 +301,7 @@ int vg_pg_file_error(struct vg_pg_filecheck *fc, const char *msg)
 	return add_finding(fc, &f, msg);
 }
 
-static void findings_free(struct vg_pg_finding *f, size_t n)
+void vg_pg_findings_free(struct vg_pg_finding *f, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(f[i].relpath);
@@ -314,7 +314,7 @@ void vg_pg_file_release(struct vg_pg_filecheck *fc)
 {
 	if (!fc)
 		return;
-	findings_free(fc->findings, fc->nfindings);
+	vg_pg_findings_free(fc->findings, fc->nfindings);
 	free(fc->relpath);
 	free(fc->carry);
 	free(fc->scratch);
@@ -322,60 +322,4 @@ void vg_pg_file_release(struct vg_pg_filecheck *fc)
 	fc->nfindings = fc->capfindings = 0;
 	fc->relpath = NULL;
 	fc->carry = fc->scratch = NULL;
-}
-
-static void stats_add(struct vg_pg_stats *a, const struct vg_pg_stats *b)
-{
-	a->files += b->files;
-	a->blocks += b->blocks;
-	a->bytes += b->bytes;
-	a->new_pages += b->new_pages;
-	a->bad += b->bad;
-	a->inflight += b->inflight;
-	a->reread_ok += b->reread_ok;
-	a->partial_files += b->partial_files;
-	a->problems += b->problems;
-}
-
-int vg_pg_report_add(struct vg_pg_report *r, struct vg_pg_filecheck *fc)
-{
-	size_t keep = fc->nfindings;
-	if (keep > VG_PG_MAX_FINDINGS - r->nfindings)
-		keep = VG_PG_MAX_FINDINGS - r->nfindings;
-	void *grown = vg_pg_grow(r->findings, &r->capfindings, r->nfindings + keep, sizeof *r->findings,
-				 VG_PG_MAX_FINDINGS);
-	if (!grown)
-		return VG_ERR(VG_ENOMEM, "out of memory collecting bad pages");
-	r->findings = grown;
-	if (keep)
-		memcpy(r->findings + r->nfindings, fc->findings, keep * sizeof *fc->findings);
-	r->nfindings += keep;
-	/* The moved findings now belong to r; those beyond the cap are freed. */
-	for (size_t i = keep; i < fc->nfindings; i++) {
-		free(fc->findings[i].relpath);
-		free(fc->findings[i].detail);
-	}
-	free(fc->findings);
-	fc->findings = NULL;
-	fc->nfindings = fc->capfindings = 0;
-	stats_add(&r->st, &fc->st);
-	memset(&fc->st, 0, sizeof fc->st);
-	return 0;
-}
-
-uint64_t vg_pg_report_corrupt(const struct vg_pg_report *r)
-{
-	uint64_t n = 0;
-	for (size_t i = 0; i < r->nfindings; i++)
-		n += vg_pg_problem_is_corrupt(r->findings[i].kind);
-	/* Findings beyond the cap were not kept: count them as corrupt too. */
-	return n + (r->st.problems - r->nfindings);
-}
-
-void vg_pg_report_release(struct vg_pg_report *r)
-{
-	if (!r)
-		return;
-	findings_free(r->findings, r->nfindings);
-	memset(r, 0, sizeof *r);
 }

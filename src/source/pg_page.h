@@ -157,10 +157,22 @@ struct vg_pg_report {
 	size_t nfindings, capfindings;
 };
 
+void vg_pg_findings_free(struct vg_pg_finding *f, size_t n);
+
 /* Move fc's counters and findings into r (fc may then be released). */
 int vg_pg_report_add(struct vg_pg_report *r, struct vg_pg_filecheck *fc);
-/* Corrupt findings in the report (critical), and warnings. */
+/* Corrupt findings in the report (kept or not). */
 uint64_t vg_pg_report_corrupt(const struct vg_pg_report *r);
 void vg_pg_report_release(struct vg_pg_report *r);
+
+/* What a health gate shows: CRIT for corrupt pages or unreadable files,
+ * WARN when checksums are disabled or for other findings, else OK. */
+enum vg_pg_level { VG_PG_LEVEL_OK, VG_PG_LEVEL_WARN, VG_PG_LEVEL_CRIT };
+enum vg_pg_level vg_pg_report_level(const struct vg_pg_report *r, const struct vg_pg_cluster *cl);
+/* One line naming file, block, fork, problem, checksums and page LSN. */
+void vg_pg_finding_str(const struct vg_pg_finding *f, const struct vg_pg_cluster *cl, char *buf, size_t len);
+/* The loud warning for a cluster without data checksums, with how to
+ * enable them. */
+void vg_pg_disabled_advice(const char *pgdata, char *buf, size_t len);
 
 #endif

@@ -186,7 +186,7 @@ int vg_pg_scan(const char *pgdata, const struct vg_pg_scan_opts *opts, struct vg
 	if (rc < 0)
 		return rc;
 	out->online = !vg_pg_control_is_shutdown(&out->cl.ctl);
-	out->start_lsn = out->online ? out->cl.ctl.redo_lsn : 0;
+	out->start_lsn = vg_pg_inflight_lsn(&out->cl);
 	struct walk w = {.pgdata = pgdata, .res = out, .opts = opts};
 	if (opts && opts->progress) {
 		w.sizing = true;
