@@ -124,10 +124,11 @@ static int print_human(const char *archive, const struct vg_pg_walreport *r)
 	       r->current_tli);
 	for (size_t i = 0; i < r->nnotes; i++)
 		printf("note: %s\n", r->notes[i]);
-	if (r->count[VG_PG_SEG_MISSING_LOST])
-		printf("%" PRIu64 " segments are lost: point-in-time recovery cannot cross them; take a "
-		       "new base backup after the gap\n",
-		       r->count[VG_PG_SEG_MISSING_LOST]);
+	uint64_t lost = r->count[VG_PG_SEG_MISSING_LOST];
+	if (lost)
+		printf("%" PRIu64 " segment%s lost: point-in-time recovery cannot cross %s; take a new "
+		       "base backup after the gap\n",
+		       lost, lost == 1 ? " is" : "s are", lost == 1 ? "it" : "them");
 	printf("status: %s\n", vg_pg_verdict_name(r->verdict));
 	return 0;
 }

@@ -88,7 +88,7 @@ assert r["integrity"]["status"] == "FAILURE" and r["status"] == "FAILURE"
 EOF
 expect_exit 2 gaps-human "$VG" wal-verify "$A" --connstr "$CONN"
 contains gaps-human-lost-row "$OUT" "|   1 | $(seg $G) | $(seg $G) |              1 |      MISSING_LOST |"
-contains gaps-human-advice "$OUT" "1 segments are lost"
+contains gaps-human-advice "$OUT" "1 segment is lost: point-in-time recovery cannot cross it"
 # A tighter window: the two newest missing are delayed (not archived yet),
 # the next two are the upload window, the rest lost.
 expect_exit 2 gaps-windows "$VG" wal-verify "$A" --connstr "$CONN" --max-delayed 3 --upload-concurrency 2
