@@ -71,7 +71,8 @@ static int check_file(struct walk *w, const char *path, const char *rel)
 {
 	struct vg_pg_scan_result *res = w->res;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && res->online) {
+	int open_errno = errno;
+	if (fd < 0 && open_errno == ENOENT && res->online) {
 		res->vanished++;
 		return 0;
 	}
@@ -81,7 +82,7 @@ static int check_file(struct walk *w, const char *path, const char *rel)
 		goto out;
 	if (fd < 0) {
 		char msg[256];
-		snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
+		snprintf(msg, sizeof msg, "cannot open: %s", strerror(open_errno));
 		rc = vg_pg_file_error(&fc, msg);
 	} else {
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

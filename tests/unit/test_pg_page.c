@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "source/pg_control.h"
 #include "source/pg_page.h"
+#include "source/pg_scan.h"
 #include "t.h"
 
 #define BLCKSZ 8192
@@ -371,4 +372,58 @@ TEST(files_checked_are_those_pg_checksums_checks)
 	T_CHECK(!vg_pg_dir_scanned(&cl, "pg_tblspc/16390/PG_14_202107181"));
 	T_CHECK(!vg_pg_dir_scanned(&cl, "base/pgsql_tmp"));
 	T_CHECK(!vg_pg_dir_scanned(&cl, "pg_wal"));
+}
+
+static void put(const char *path, const void *data, size_t len)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+	if (t_sh("%s", cmd) != 0 || t_write_file(path, data, len) != 0)
+		t_fail(__FILE__, __LINE__, "cannot write %s", path);
+}
+
+TEST(scan_walks_what_pg_checksums_walks)
+{
+	struct vg_pg_cluster cl;
+	T_OK(cluster(&cl));
+	size_t len;
+	uint8_t *ctl = fixture("pg_control-15", &len);
+	uint8_t *good = make_file(&cl, 3, 0);
+	T_CHECK(ctl && good);
+	char d[1024], ts[1024];
+	snprintf(d, sizeof d, "%s", t_path("data"));
+	snprintf(ts, sizeof ts, "%s", t_path("ts"));
+	put(t_path("data/PG_VERSION"), "15\n", 3);
+	put(t_path("data/global/pg_control"), ctl, len);
+	put(t_path("data/global/1262"), good, 2 * BLCKSZ);
+	put(t_path("data/global/pg_filenode.map"), "junk", 4);
+	put(t_path("data/base/5/pg_internal.init"), "junk", 4);
+	put(t_path("data/base/5/PG_VERSION"), "15\n", 3);
+	put(t_path("data/base/pgsql_tmp/pgsql_tmp1.0"), "junk", 4);
+	put(t_path("data/base/5/pgsql_tmp/x"), "junk", 4);
+	put(t_path("data/pg_wal/000000010000000000000001"), "junk", 4);
+	good[BLCKSZ + 3000] ^= 1;
+	put(t_path("data/base/5/16396"), good, 3 * BLCKSZ);
+	good[BLCKSZ + 3000] ^= 1;
+	/* A tablespace: only its version directory is scanned. */
+	put(t_path("ts/PG_15_202209061/5/16391"), good, BLCKSZ);
+	put(t_path("ts/PG_14_202107181/5/16391"), "junk", 4);
+	put(t_path("ts/stray"), "junk", 4);
+	T_EQ(t_sh("mkdir -p %s/pg_tblspc && ln -s %s %s/pg_tblspc/16390", d, ts, d), 0);
+	struct vg_pg_scan_result r;
+	T_OK(vg_pg_scan(d, NULL, &r));
+	T_CHECK(!r.online);
+	T_EQ(r.rep.st.files, 3);
+	T_EQ(r.rep.st.blocks, 6);
+	T_EQ(r.rep.st.bad, 1);
+	T_EQ(r.rep.nfindings, 1);
+	T_CHECK(!strcmp(r.rep.findings[0].relpath, "base/5/16396"));
+	T_EQ(r.rep.findings[0].block, 1);
+	T_EQ(vg_pg_report_level(&r.rep, &r.cl), VG_PG_LEVEL_CRIT);
+	vg_pg_scan_release(&r);
+	/* Not a data directory. */
+	T_EQ(vg_pg_scan(ts, NULL, &r), VG_ENOENT);
+	vg_pg_scan_release(&r);
+	free(ctl);
+	free(good);
 }
