@@ -4,20 +4,27 @@
  * must reject or report garbage cleanly.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "source/pg_control.h"
 #include "source/pg_page.h"
 
-static void pages(const uint8_t *data, size_t size, uint32_t checksums)
+static void pages(const uint8_t *in, size_t size, uint32_t checksums)
 {
+	uint8_t *data = malloc(size ? size : 1);
+	if (!data)
+		return;
+	memcpy(data, in, size);
 	struct vg_pg_cluster cl = {.major = 15, .tblspc_dir = "PG_15_202209061"};
 	cl.ctl.blcksz = 1024; /* small pages: more of them per input */
 	cl.ctl.relseg_size = 131072;
 	cl.ctl.data_checksum_version = checksums;
 	struct vg_pg_filecheck fc;
-	if (vg_pg_file_begin(&fc, &cl, "base/5/16384_vm.3", size ? data[0] : 0, NULL, NULL) < 0)
+	if (vg_pg_file_begin(&fc, &cl, "base/5/16384_vm.3", size ? data[0] : 0, NULL, NULL) < 0) {
+		free(data);
 		return;
+	}
 	size_t off = 0, step = size ? (size_t)data[size - 1] * 7 + 1 : 1;
 	while (off < size) {
 		size_t n = size - off < step ? size - off : step;
@@ -30,6 +37,7 @@ static void pages(const uint8_t *data, size_t size, uint32_t checksums)
 	vg_pg_report_add(&rep, &fc);
 	vg_pg_file_release(&fc);
 	vg_pg_report_release(&rep);
+	free(data);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -53,7 +53,8 @@ static json_t *finding_json(const struct vg_pg_finding *f, bool checksums)
 			      (json_int_t)f->rel_block);
 	if (!o)
 		return NULL;
-	if (f->kind == VG_PG_BAD_CHECKSUM || f->kind == VG_PG_BAD_NEWPAGE || f->kind == VG_PG_BAD_HEADER) {
+	if (f->kind == VG_PG_BAD_CHECKSUM || f->kind == VG_PG_BAD_NEWPAGE || f->kind == VG_PG_BAD_HEADER ||
+	    f->kind == VG_PG_BAD_COPY) {
 		if (checksums) {
 			json_object_set_new(o, "expected_checksum", json_integer(f->expected));
 			json_object_set_new(o, "found_checksum", json_integer(f->found));

@@ -92,6 +92,7 @@ const char *vg_pg_problem_name(enum vg_pg_problem p)
 	case VG_PG_PARTIAL_PAGE: return "partial page";
 	case VG_PG_READ_ERROR: return "read error";
 	case VG_PG_BAD_NAME: return "invalid segment number";
+	case VG_PG_BAD_COPY: return "bad read of a good page";
 	}
 	return "?";
 }
@@ -182,8 +183,10 @@ static bool reread_page(struct vg_pg_filecheck *fc, uint64_t off)
 	return got == blcksz;
 }
 
-/* Check one whole page at file offset off (rules 2 and 4). */
-static int check_page(struct vg_pg_filecheck *fc, const uint8_t *page, uint64_t off)
+/* Check one whole page at file offset off (rules 2 and 4).  page points
+ * into the caller's buffer when patchable: a good re-read then replaces
+ * the bad bytes there, so a backup stores the good copy. */
+static int check_page(struct vg_pg_filecheck *fc, uint8_t *page, bool patchable, uint64_t off)
 {
 	struct vg_pg_finding f;
 	base_finding(fc, &f, off);
@@ -194,13 +197,28 @@ static int check_page(struct vg_pg_filecheck *fc, const uint8_t *page, uint64_t 
 		fc->st.new_pages += is_new;
 		return 0;
 	}
+	uint8_t *first = page;
 	if (reread_page(fc, off)) {
 		page = fc->scratch;
 		p = judge(fc, page, f.rel_block, &f.expected, &is_new);
 		if (!p) {
 			fc->st.reread_ok++;
 			fc->st.new_pages += is_new;
-			return 0;
+			if (patchable) {
+				memcpy(first, fc->scratch, fc->cl->ctl.blcksz);
+				fc->st.patched++;
+				return 0;
+			}
+			/* The caller's copy is bad and cannot be mended here; WAL
+			 * replay mends it only if the page changed after the start. */
+			uint64_t lsn = vg_pg_page_lsn(fc->scratch);
+			if (fc->start_lsn && lsn >= fc->start_lsn)
+				return 0;
+			f.kind = VG_PG_BAD_COPY;
+			f.found = vg_pg_page_checksum_field(first);
+			f.lsn = lsn;
+			fc->st.bad++;
+			return add_finding(fc, &f, NULL);
 		}
 	}
 	f.kind = p;
@@ -240,9 +258,9 @@ int vg_pg_file_begin(struct vg_pg_filecheck *fc, const struct vg_pg_cluster *cl,
 	return 0;
 }
 
-int vg_pg_file_feed(struct vg_pg_filecheck *fc, const void *buf, size_t len)
+int vg_pg_file_feed(struct vg_pg_filecheck *fc, void *buf, size_t len)
 {
-	const uint8_t *p = buf;
+	uint8_t *p = buf;
 	size_t blcksz = fc->cl->ctl.blcksz;
 	int rc = 0;
 	fc->st.bytes += len;
@@ -259,12 +277,12 @@ int vg_pg_file_feed(struct vg_pg_filecheck *fc, const void *buf, size_t len)
 		len -= n;
 		if (fc->carry_len < blcksz)
 			return 0;
-		rc = check_page(fc, fc->carry, fc->off);
+		rc = check_page(fc, fc->carry, false, fc->off);
 		fc->off += blcksz;
 		fc->carry_len = 0;
 	}
 	for (; rc == 0 && len >= blcksz; p += blcksz, len -= blcksz, fc->off += blcksz)
-		rc = check_page(fc, p, fc->off);
+		rc = check_page(fc, p, true, fc->off);
 	if (rc == 0 && len) {
 		memcpy(fc->carry, p, len);
 		fc->carry_len = len;
@@ -283,7 +301,7 @@ int vg_pg_file_end(struct vg_pg_filecheck *fc)
 	/* A file being extended may have a whole page by now. */
 	if (reread_page(fc, off)) {
 		memcpy(fc->carry, fc->scratch, fc->cl->ctl.blcksz);
-		return check_page(fc, fc->carry, off);
+		return check_page(fc, fc->carry, false, off);
 	}
 	struct vg_pg_finding f;
 	base_finding(fc, &f, off);

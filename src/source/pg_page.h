@@ -23,7 +23,8 @@
  *     pg_filenode.map, pg_internal.init*, PG_VERSION and anything named
  *     pgsql_tmp* (pg_checksums' skip list).
  *  4. Online: a page that fails may be a torn read of a page being written.
- *     It is re-read once (callback).  If the re-read passes, it is good.  If
+ *     It is re-read once (callback).  If the re-read passes, it is good (and
+ *     replaces the torn bytes in the caller's buffer).  If
  *     it still fails and its LSN is at or after the backup's start LSN,
  *     WAL replay from the backup rewrites it (full-page writes): it is "in
  *     flight", not corruption.  Otherwise it is corrupt.  With start_lsn 0
@@ -82,6 +83,9 @@ enum vg_pg_problem {
 	VG_PG_PARTIAL_PAGE,      /* file size is not a multiple of the page size */
 	VG_PG_READ_ERROR,        /* the file could not be read */
 	VG_PG_BAD_NAME,          /* segment suffix of a relation file is not a number */
+	VG_PG_BAD_COPY,          /* failed, read back good, but the bytes already fed
+				  * could not be mended (page split across feeds) and
+				  * WAL replay will not rewrite it: the copy is bad */
 };
 const char *vg_pg_problem_name(enum vg_pg_problem p);
 /* Corruption (critical) rather than a warning. */
@@ -109,6 +113,7 @@ struct vg_pg_stats {
 	uint64_t bad;           /* corrupt pages (checksum, new page, header) */
 	uint64_t inflight;      /* failed twice but newer than the start LSN (rule 4) */
 	uint64_t reread_ok;     /* failed, then passed when re-read */
+	uint64_t patched;       /* of those, mended in the caller's buffer */
 	uint64_t partial_files;
 	uint64_t problems;      /* all findings, including those not kept */
 };
@@ -142,8 +147,13 @@ struct vg_pg_filecheck {
  * reread may be NULL (no second chance).  VG_ENOMEM. */
 int vg_pg_file_begin(struct vg_pg_filecheck *fc, const struct vg_pg_cluster *cl, const char *relpath,
 		     uint64_t start_lsn, vg_pg_reread_fn reread, void *reread_ctx);
-/* Feed the next len bytes of the file.  Any split is fine.  VG_ENOMEM only. */
-int vg_pg_file_feed(struct vg_pg_filecheck *fc, const void *buf, size_t len);
+/* Feed the next len bytes of the file.  Any split is fine, but feed whole
+ * pages (page-aligned reads) when the bytes are being copied: a page that
+ * fails and then reads back good is mended in buf, so the copy holds the
+ * good page; a page split across two feeds cannot be, and when WAL replay
+ * will not rewrite it either it is reported as VG_PG_BAD_COPY.
+ * VG_ENOMEM only. */
+int vg_pg_file_feed(struct vg_pg_filecheck *fc, void *buf, size_t len);
 /* The file ended: judge a trailing partial page (re-read first: a file being
  * extended may have grown).  VG_ENOMEM only. */
 int vg_pg_file_end(struct vg_pg_filecheck *fc);

@@ -21,6 +21,7 @@ static void stats_add(struct vg_pg_stats *a, const struct vg_pg_stats *b)
 	a->bad += b->bad;
 	a->inflight += b->inflight;
 	a->reread_ok += b->reread_ok;
+	a->patched += b->patched;
 	a->partial_files += b->partial_files;
 	a->problems += b->problems;
 }
@@ -99,6 +100,7 @@ void vg_pg_finding_str(const struct vg_pg_finding *f, const struct vg_pg_cluster
 	case VG_PG_BAD_CHECKSUM:
 	case VG_PG_BAD_NEWPAGE:
 	case VG_PG_BAD_HEADER:
+	case VG_PG_BAD_COPY:
 		if (cl->ctl.data_checksum_version) {
 			n = snprintf(buf, len, ": calculated checksum %X but block contains %X", f->expected, f->found);
 			if (n < 0 || (size_t)n >= len)

@@ -22,7 +22,7 @@
 #include "os/proc.h"
 #include "source/pg_grow.h"
 
-#define MAX_SEGMENTS ((size_t)50 * 1000 * 1000)
+#define MAX_SEGMENTS ((size_t)10 * 1000 * 1000)
 #define MAX_WALK ((uint64_t)1 << 28)
 #define MAX_RANGES ((size_t)1 << 20)
 #define MAX_HISTORY_BYTES ((size_t)1 << 20)
@@ -46,6 +46,7 @@ struct archive {
 	size_t nsegs;
 	uint32_t plain_size; /* size of an uncompressed segment file, 0 if none */
 	bool sizes_differ;
+	unsigned sized;      /* uncompressed segments measured (a few suffice) */
 	struct hist *hists;  /* timeline history files */
 	size_t nhists, caphists;
 };
@@ -98,6 +99,9 @@ static int add_hist(struct archive *a, const struct vg_pg_walname *n, const char
 static void note_size(struct archive *a, const char *path)
 {
 	struct stat st;
+	if (a->sized >= 16)
+		return;
+	a->sized++;
 	if (stat(path, &st) != 0 || st.st_size <= 0 || st.st_size > (1 << 30))
 		return;
 	uint32_t sz = (uint32_t)st.st_size;

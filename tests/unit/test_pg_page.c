@@ -129,7 +129,7 @@ static int fake_reread(void *ctx, uint64_t off, void *buf, size_t len, size_t *g
 /* Feed data to a check of relpath in pieces of step bytes; returns the
  * stats and leaves the findings in *fc (caller releases). */
 static int run_check(struct vg_pg_filecheck *fc, const struct vg_pg_cluster *cl, const char *relpath,
-		     const uint8_t *data, size_t len, size_t step, uint64_t start_lsn, struct fake_file *ff)
+		     uint8_t *data, size_t len, size_t step, uint64_t start_lsn, struct fake_file *ff)
 {
 	int rc = vg_pg_file_begin(fc, cl, relpath, start_lsn, ff ? fake_reread : NULL, ff);
 	for (size_t off = 0; rc == 0 && off < len; off += step)
@@ -261,6 +261,9 @@ TEST(online_rules_reread_then_lsn)
 	T_EQ(fc.st.reread_ok, 1);
 	T_EQ(fc.st.bad, 0);
 	vg_pg_file_release(&fc);
+	/* (The torn copy was mended from the re-read: tear it again.) */
+	T_CHECK(!memcmp(torn, good, 2 * BLCKSZ));
+	memset(torn + BLCKSZ + 4096, 0xAB, 4096);
 	/* Still torn, but the page is newer than the backup start: in flight. */
 	ff = (struct fake_file){torn, 2 * BLCKSZ, 0};
 	T_OK(run_check(&fc, &cl, "base/5/16396", torn, 2 * BLCKSZ, BLCKSZ, lsn, &ff));
@@ -279,6 +282,42 @@ TEST(online_rules_reread_then_lsn)
 	vg_pg_file_release(&fc);
 	free(good);
 	free(torn);
+}
+
+TEST(a_good_reread_mends_the_callers_copy)
+{
+	struct vg_pg_cluster cl;
+	T_OK(cluster(&cl));
+	uint8_t *good = make_file(&cl, 3, 0);
+	uint8_t *copy = malloc(3 * BLCKSZ);
+	memcpy(copy, good, 3 * BLCKSZ);
+	copy[BLCKSZ + 6000] ^= 0x04; /* a bad read of block 1 */
+	struct fake_file ff = {good, 3 * BLCKSZ, 0};
+	struct vg_pg_filecheck fc;
+	/* Whole pages fed: the copy is mended. */
+	T_OK(run_check(&fc, &cl, "base/5/16396", copy, 3 * BLCKSZ, 2 * BLCKSZ, 0, &ff));
+	T_EQ(fc.st.reread_ok, 1);
+	T_EQ(fc.st.patched, 1);
+	T_EQ(fc.st.bad, 0);
+	T_CHECK(!memcmp(copy, good, 3 * BLCKSZ));
+	vg_pg_file_release(&fc);
+	/* Block 1 split across feeds: it cannot be mended, and a page older
+	 * than the start will not be rewritten by WAL replay: the copy is bad. */
+	copy[BLCKSZ + 6000] ^= 0x04;
+	uint64_t lsn = vg_pg_page_lsn(good + BLCKSZ);
+	T_OK(run_check(&fc, &cl, "base/5/16396", copy, 3 * BLCKSZ, BLCKSZ + 100, lsn + 1, &ff));
+	T_EQ(fc.st.patched, 0);
+	T_EQ(fc.st.bad, 1);
+	T_EQ(fc.findings[0].kind, VG_PG_BAD_COPY);
+	T_EQ(fc.findings[0].block, 1);
+	T_CHECK(vg_pg_problem_is_corrupt(VG_PG_BAD_COPY));
+	vg_pg_file_release(&fc);
+	/* ... unless the page changed after the start. */
+	T_OK(run_check(&fc, &cl, "base/5/16396", copy, 3 * BLCKSZ, BLCKSZ + 100, lsn, &ff));
+	T_EQ(fc.st.bad, 0);
+	vg_pg_file_release(&fc);
+	free(good);
+	free(copy);
 }
 
 TEST(without_checksums_headers_are_still_checked)
