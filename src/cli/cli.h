@@ -50,7 +50,9 @@ const char *cli_vault_path(const char *opt);
 	X(snapshots, "list the vault's snapshots")                                 \
 	X(restore, "restore a snapshot (or a part of it) into a directory")        \
 	X(status, "show the vault's state and device error counters")             \
-	X(version, "print the version")
+	X(version, "print the version")                                             \
+	X(pg_verify, "verify every page checksum of a PostgreSQL data directory")   \
+	X(wal_verify, "check a PostgreSQL WAL archive for missing segments")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);
 CLI_COMMANDS(X)

@@ -79,11 +79,32 @@ int cmd_version(int argc, char **argv)
 	return 0;
 }
 
+/* Table names are C identifiers: "wal_verify" is typed "wal-verify". */
+static bool same_name(const char *typed, const char *table)
+{
+	for (; *typed && *table; typed++, table++)
+		if (*typed != *table && !(*typed == '-' && *table == '_'))
+			return false;
+	return *typed == *table;
+}
+
+static void print_name(FILE *f, const char *name)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%s", name);
+	for (char *p = buf; *p; p++)
+		if (*p == '_')
+			*p = '-';
+	fprintf(f, "  %-12s ", buf);
+}
+
 static void help(FILE *f)
 {
 	fprintf(f, "usage: vigil COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		print_name(f, commands[i].name);
+		fprintf(f, "%s\n", commands[i].help);
+	}
 	fprintf(f, "\nEvery command takes --json.  Exit status: 0 fine, 1 warnings, 2 failure or\n"
 		   "critical finding, 64+ usage and setup errors (see docs/MANUAL.md).\n");
 }
@@ -102,7 +123,7 @@ int main(int argc, char **argv)
 	if (!strcmp(name, "--version"))
 		name = "version";
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		if (strcmp(name, commands[i].name))
+		if (!same_name(name, commands[i].name))
 			continue;
 		int rc = commands[i].fn(argc - 1, argv + 1);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
