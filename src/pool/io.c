@@ -36,6 +36,7 @@ enum { COL_UNREAD, COL_OK, COL_MISSING, COL_IOERR, COL_STALE };
 struct stripe {
 	struct vg_geom g;
 	uint64_t birth;
+	uint32_t psize;
 	bool stale[VG_RS_MAX_COLS];
 	bool from_old[VG_RS_MAX_COLS]; /* read from the device being replaced */
 	struct vg_dva dva;
@@ -102,6 +103,7 @@ static int stripe_init(struct vg_pool *p, const struct vg_bp *bp, int i, struct 
 	memset(s, 0, sizeof *s);
 	s->dva = bp->dva[i];
 	s->birth = bp->birth;
+	s->psize = bp->psize;
 	vg_geom_of(&p->layout, bp->psize, &s->dva, &s->g);
 	if ((uint64_t)s->dva.off + s->g.rows > VG_SEG_ROWS)
 		return VG_ERR(VG_ECORRUPT, "block pointer runs past the end of segment %u", s->dva.seg);
@@ -173,20 +175,22 @@ static bool verify(const struct vg_bp *bp, const uint8_t *data)
 	return !memcmp(sum, bp->cksum, VG_CKSUM_LEN);
 }
 
-/* Fill `good` (ncols * colsize) with the correct stripe given correct data
- * in its data columns. */
-static void expected_stripe(const struct stripe *s, uint8_t *good)
+/* Fill `good` (ncols * colsize) with the correct stripe, given correct
+ * data in its first psize bytes.  The padding after the data is zeroed
+ * first: it is outside the checksum, so damage there would otherwise pass
+ * into the parity computed here and blame (and rewrite) a good column. */
+static void expected(const struct vg_pool *p, const struct stripe *s, uint8_t *good)
 {
+	memset(good + s->psize, 0, (size_t)s->g.ndata * s->g.colsize - s->psize);
+	if (p->layout.kind == VG_LAYOUT_MIRROR) {
+		for (int c = 1; c < s->g.ncols; c++)
+			memcpy(good + (size_t)c * s->g.colsize, good, s->g.colsize);
+		return;
+	}
 	uint8_t *cols[VG_RS_MAX_COLS];
 	for (int c = 0; c < s->g.ncols; c++)
 		cols[c] = good + (size_t)c * s->g.colsize;
 	vg_rs_encode(s->g.ndata, s->g.nparity, s->g.colsize, cols);
-}
-
-static void mirror_expected(const struct stripe *s, uint8_t *good)
-{
-	for (int c = 1; c < s->g.ncols; c++)
-		memcpy(good + (size_t)c * s->g.colsize, good, s->g.colsize);
 }
 
 /* Rewrite the columns of s that differ from `good` or could not be read;
@@ -271,7 +275,7 @@ static bool recover(struct vg_pool *p, const struct vg_bp *bp, struct stripe *s,
 			if (s->st[c] != COL_OK || !verify(bp, s->col[c]))
 				continue;
 			memcpy(good, s->col[c], g->colsize);
-			mirror_expected(s, good);
+			expected(p, s, good);
 			return true;
 		}
 		return false;
@@ -322,7 +326,7 @@ static bool recover(struct vg_pool *p, const struct vg_bp *bp, struct stripe *s,
 			if (vg_rs_reconstruct(g->ndata, g->nparity, g->colsize, cols, e))
 				continue;
 			if (verify(bp, good)) {
-				expected_stripe(s, good);
+				expected(p, s, good);
 				return true;
 			}
 		} while (r > 0 && next_comb(idx, r, ncand));
@@ -398,10 +402,7 @@ heal_earlier:
 			break;
 		memset(good, 0, total);
 		memcpy(good, buf, bp->psize);
-		if (p->layout.kind == VG_LAYOUT_MIRROR)
-			mirror_expected(&s[i], good);
-		else
-			expected_stripe(&s[i], good);
+		expected(p, &s[i], good);
 		for (int c = 0; c < s[i].g.ncols; c++)
 			read_col(p, &s[i], c);
 		repair(p, &s[i], good);
@@ -518,10 +519,7 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 			data_ok = data_ok && s[i].st[c] == COL_OK;
 		if (data_ok && verify(bp, s[i].mem)) {
 			memcpy(good, s[i].mem, total);
-			if (p->layout.kind == VG_LAYOUT_MIRROR)
-				mirror_expected(&s[i], good);
-			else
-				expected_stripe(&s[i], good);
+			expected(p, &s[i], good);
 			ok[i] = true;
 		} else {
 			ok[i] = recover(p, bp, &s[i], good) || (load_old(p, &s[i]) && recover(p, bp, &s[i], good));
@@ -550,10 +548,7 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 		size_t total = (size_t)s[i].g.ncols * s[i].g.colsize;
 		memset(good, 0, total);
 		memcpy(good, data, bp->psize);
-		if (p->layout.kind == VG_LAYOUT_MIRROR)
-			mirror_expected(&s[i], good);
-		else
-			expected_stripe(&s[i], good);
+		expected(p, &s[i], good);
 		uint64_t b = repair(p, &s[i], good);
 		cnt->repaired_bytes += b;
 		cnt->errors++;

@@ -586,3 +586,37 @@ TEST(heal_raidz2_missing_plus_corrupt)
 		T_OK(vg_pool_close(p));
 	}
 }
+
+/* Damage in the zero padding after a block's data is outside its checksum;
+ * scrub must blame and rewrite the padded column, never the parity. */
+TEST(scrub_blames_damaged_padding_not_parity)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, "raidz1", 4));
+	int i = 5; /* a block whose size is not a multiple of the column size */
+	struct vg_geom g;
+	struct vg_layout l;
+	T_OK(vg_layout_parse("raidz1", 4, &l));
+	vg_geom_of(&l, fx.bp[i].psize, &fx.bp[i].dva[0], &g);
+	size_t used = fx.bp[i].psize - (size_t)(g.ndata - 1) * g.colsize;
+	T_CHECK(used < g.colsize);
+	int dev = g.dev[g.ndata - 1];
+	T_EQ(t_sh("cp -a '%s' '%s.orig'", t_tmpdir(), t_tmpdir()), 0);
+	FILE *f = fopen(t_path("dev%d/seg-%08x", dev, fx.bp[i].dva[0].seg), "r+b");
+	T_CHECK(f);
+	fseek(f, (long)((uint64_t)fx.bp[i].dva[0].off * VG_SECTOR + used + 1), SEEK_SET);
+	fputc(0x5a, f);
+	fclose(f);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+	struct vg_scrub_counts c = {0};
+	T_OK(vg_pool_scrub_block(p, &fx.bp[i], &c));
+	T_EQ(c.errors, 1);
+	for (int d = 0; d < 4; d++)
+		T_EQ(cksum_errs(p, d), d == dev ? 1 : 0);
+	T_OK(vg_pool_close(p));
+	for (int d = 0; d < 4; d++)
+		T_EQ(t_sh("cd '%s' && for s in dev%d/seg-*; do cmp -s \"$s\" '%s.orig'/\"$s\" || exit 1; done",
+			  t_tmpdir(), d, t_tmpdir()), 0);
+	t_sh("rm -rf '%s.orig'", t_tmpdir());
+}
