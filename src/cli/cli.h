@@ -50,6 +50,9 @@ const char *cli_vault_path(const char *opt);
 	X(snapshots, "list the vault's snapshots")                                 \
 	X(restore, "restore a snapshot (or a part of it) into a directory")        \
 	X(status, "show the vault's state and device error counters")             \
+	X(scrub, "verify every block of the vault and repair what it can")         \
+	X(replace, "rebuild a device of the vault onto a new directory")            \
+	X(clear, "reset the devices' error counters")                              \
 	X(version, "print the version")                                             \
 	X(pg_verify, "verify every page checksum of a PostgreSQL data directory")   \
 	X(wal_verify, "check a PostgreSQL WAL archive for missing segments")
