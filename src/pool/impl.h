@@ -30,6 +30,8 @@
 #define VG_MAX_PATH 4000u
 #define VG_SEG_CACHE 64 /* open segment handles kept per device */
 #define VG_BUF_CACHE 8  /* idle scratch buffers kept per pool */
+#define VG_ERRLOG_MAX 10000
+#define VG_BT_ERRLOG 0xffff /* block type of the pool's own error log */
 
 /* ---- layout.c: geometry of one stripe (one DVA of a block) ---- */
 struct vg_geom {
@@ -86,6 +88,8 @@ struct vg_uber {
 	int ndevs;
 	struct vg_ub_dev dev[VG_POOL_MAX_DEVS];
 	struct vg_scrub_record scrub;
+	bool has_errlog;
+	struct vg_bp errlog;      /* list of unrecoverable blocks (pool.c) */
 };
 int vg_label_encode(const struct vg_label *l, uint8_t out[VG_LABEL_SIZE]);
 int vg_label_decode(const uint8_t *in, size_t len, struct vg_label *l, const char *where);
@@ -133,6 +137,9 @@ struct vg_pool {
 		size_t size;
 	} bufs[VG_BUF_CACHE];         /* idle scratch buffers (io.c) */
 	int nbufs;
+	struct vg_bp *errs;           /* unrecoverable blocks met (error log) */
+	size_t nerrs;
+	bool errs_dirty;
 	int ndevs;
 	struct vg_dev dev[VG_POOL_MAX_DEVS];
 };
@@ -148,5 +155,7 @@ void vg_dev_count(struct vg_pool *p, int d, int which /* 'r','w','c' */);
 bool vg_dev_usable(const struct vg_pool *p, int d);
 char *vg_seg_path(const char *dev, uint32_t seg); /* malloc'd */
 void vg_pool_bufs_free(struct vg_pool *p);
+/* Remember an unrecoverable block in the error log (io.c calls it). */
+void vg_pool_errlog_add(struct vg_pool *p, const struct vg_bp *bp);
 
 #endif

@@ -388,6 +388,7 @@ int vg_pool_read(struct vg_pool *p, const struct vg_bp *bp, void *buf)
 				if (w > 0 && (size_t)w < sizeof devs - n)
 					n += (size_t)w;
 			}
+		vg_pool_errlog_add(p, bp);
 		err = VG_ERR(io ? VG_EIO : VG_ECORRUPT,
 			     "%s is damaged beyond repair: no copy or reconstruction matches its checksum%s%s",
 			     vg_bp_str(bp, b), n ? "; " : "", devs);
@@ -539,6 +540,7 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 		char b[96];
 		cnt->errors++;
 		cnt->unrecoverable++;
+		vg_pool_errlog_add(p, bp);
 		err = VG_ERR(VG_ECORRUPT, "%s is damaged beyond repair", vg_bp_str(bp, b));
 		goto out;
 	}

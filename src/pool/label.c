@@ -18,6 +18,7 @@
 #define FORMAT_VERSION 1u
 #define UB_DEV 56 /* bytes per device entry in an uberblock */
 #define UB_SCRUB 80 /* the scrub record after the device entries */
+#define UB_ERRLOG VG_BP_SIZE /* then the error log's block pointer */
 
 int vg_label_encode(const struct vg_label *l, uint8_t out[VG_LABEL_SIZE])
 {
@@ -139,7 +140,7 @@ void vg_uber_encode(const struct vg_uber *u, uint8_t o[VG_UB_SLOT])
 	memset(o, 0, VG_UB_SLOT);
 	memcpy(o, UB_MAGIC, 8);
 	vg_put32(o + 8, FORMAT_VERSION);
-	size_t used = 136 + UB_DEV * (size_t)u->ndevs + UB_SCRUB + VG_CKSUM_LEN;
+	size_t used = 136 + UB_DEV * (size_t)u->ndevs + UB_SCRUB + UB_ERRLOG + VG_CKSUM_LEN;
 	vg_put32(o + 12, (uint32_t)used);
 	vg_put64(o + 16, u->txg);
 	vg_put64(o + 24, u->time);
@@ -148,6 +149,7 @@ void vg_uber_encode(const struct vg_uber *u, uint8_t o[VG_UB_SLOT])
 	vg_put32(o + 44, u->cursor_off);
 	o[48] = u->has_root;
 	o[49] = (uint8_t)u->ndevs;
+	o[50] = u->has_errlog;
 	if (u->has_root)
 		vg_bp_encode(&u->root, o + 56);
 	for (int i = 0; i < u->ndevs; i++) {
@@ -173,6 +175,8 @@ void vg_uber_encode(const struct vg_uber *u, uint8_t o[VG_UB_SLOT])
 	vg_put64(sr + 64, r->unrecoverable);
 	vg_put32(sr + 72, r->pos.seg);
 	vg_put32(sr + 76, r->pos.off);
+	if (u->has_errlog)
+		vg_bp_encode(&u->errlog, sr + UB_SCRUB);
 	vg_cksum(VG_CKSUM_SHA256, o, used - VG_CKSUM_LEN, o + used - VG_CKSUM_LEN);
 }
 
@@ -200,8 +204,9 @@ int vg_uber_decode(const uint8_t *in, size_t len, struct vg_uber *u)
 	u->cursor_off = vg_get32(in + 44);
 	u->has_root = in[48] == 1;
 	u->ndevs = in[49];
-	if (in[48] > 1 || u->ndevs < 1 || u->ndevs > VG_POOL_MAX_DEVS ||
-	    used != 136 + UB_DEV * (uint32_t)u->ndevs + UB_SCRUB + VG_CKSUM_LEN || u->cursor_off > VG_SEG_ROWS)
+	u->has_errlog = in[50] == 1;
+	if (in[48] > 1 || in[50] > 1 || in[51] || in[52] || in[53] || in[54] || in[55] || u->ndevs < 1 || u->ndevs > VG_POOL_MAX_DEVS ||
+	    used != 136 + UB_DEV * (uint32_t)u->ndevs + UB_SCRUB + UB_ERRLOG + VG_CKSUM_LEN || u->cursor_off > VG_SEG_ROWS)
 		return VG_ERR(VG_ECORRUPT, "uberblock fields out of range");
 	if (u->has_root) {
 		int err = vg_bp_decode(in + 56, &u->root);
@@ -239,5 +244,10 @@ int vg_uber_decode(const uint8_t *in, size_t len, struct vg_uber *u)
 	for (int k = 1; k < 8; k++)
 		if (sr[k])
 			return VG_ERR(VG_EVERSION, "uberblock with unknown scrub flags");
+	if (u->has_errlog) {
+		int err = vg_bp_decode(sr + UB_SCRUB, &u->errlog);
+		if (err)
+			return err;
+	}
 	return 0;
 }

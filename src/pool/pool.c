@@ -30,6 +30,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "base/bytes.h"
 #include "base/err.h"
 #include "pool/impl.h"
 
@@ -135,6 +136,7 @@ static void pool_free(struct vg_pool *p)
 	for (int d = 0; d < p->ndevs; d++)
 		vg_dev_close_all(p, d);
 	vg_pool_bufs_free(p);
+	free(p->errs);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -200,6 +202,87 @@ static int choose_uber(struct vg_pool *p, struct vg_uber *cand, int ncand)
 	return vg_err_prefix(last_err, "cannot find a usable uberblock");
 }
 
+/* Load the error log the chosen uberblock names.  An unreadable log (it
+ * has three copies) is not fatal: the vault works, the list starts empty. */
+static void load_errlog(struct vg_pool *p)
+{
+	/* damage met while choosing the uberblock belongs to states not taken */
+	free(p->errs);
+	p->errs = NULL;
+	p->nerrs = 0;
+	p->errs_dirty = false;
+	if (!p->ub.has_errlog)
+		return;
+	uint8_t *buf = malloc(p->ub.errlog.psize);
+	if (buf && !vg_pool_read(p, &p->ub.errlog, buf) && p->ub.errlog.psize >= 4) {
+		uint32_t n = vg_get32(buf);
+		if (n <= VG_ERRLOG_MAX && 4 + (size_t)n * VG_BP_SIZE == p->ub.errlog.psize &&
+		    (p->errs = calloc(n ? n : 1, sizeof *p->errs))) {
+			for (uint32_t i = 0; i < n; i++)
+				if (!vg_bp_decode(buf + 4 + (size_t)i * VG_BP_SIZE, &p->errs[p->nerrs]))
+					p->nerrs++;
+		}
+	}
+	free(buf);
+}
+
+void vg_pool_errlog_add(struct vg_pool *p, const struct vg_bp *bp)
+{
+	pthread_mutex_lock(&p->lock);
+	bool known = false;
+	for (size_t i = 0; i < p->nerrs && !known; i++)
+		known = !memcmp(&p->errs[i], bp, sizeof *bp);
+	if (!known && p->nerrs < VG_ERRLOG_MAX) {
+		struct vg_bp *n = realloc(p->errs, (p->nerrs + 1) * sizeof *n);
+		if (n) {
+			p->errs = n;
+			p->errs[p->nerrs++] = *bp;
+			p->errs_dirty = p->stats_dirty = true;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void vg_pool_errlog(const struct vg_pool *p, const struct vg_bp **list, size_t *n)
+{
+	*list = p->errs;
+	*n = p->nerrs;
+}
+
+int vg_pool_errlog_set(struct vg_pool *p, const struct vg_bp *list, size_t n)
+{
+	struct vg_bp *copy = NULL;
+	if (n > VG_ERRLOG_MAX)
+		n = VG_ERRLOG_MAX;
+	if (n && !(copy = malloc(n * sizeof *copy)))
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	if (n)
+		memcpy(copy, list, n * sizeof *copy);
+	free(p->errs);
+	p->errs = copy;
+	p->nerrs = n;
+	p->errs_dirty = true;
+	return vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
+}
+
+/* Write the changed error log as a new block (three copies). */
+static int save_errlog(struct vg_pool *p, struct vg_uber *u)
+{
+	u->has_errlog = p->nerrs > 0;
+	if (!p->nerrs)
+		return 0;
+	size_t len = 4 + p->nerrs * VG_BP_SIZE;
+	uint8_t *buf = malloc(len);
+	if (!buf)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	vg_put32(buf, (uint32_t)p->nerrs);
+	for (size_t i = 0; i < p->nerrs; i++)
+		vg_bp_encode(&p->errs[i], buf + 4 + i * VG_BP_SIZE);
+	int err = vg_pool_write(p, VG_BT_ERRLOG, buf, len, 3, &u->errlog);
+	free(buf);
+	return err;
+}
+
 static int load_ubers(struct vg_pool *p)
 {
 	struct vg_uber *cand = calloc((size_t)p->ndevs * VG_UB_SLOTS, sizeof *cand);
@@ -225,6 +308,8 @@ static int load_ubers(struct vg_pool *p)
 		}
 	}
 	err = choose_uber(p, cand, ncand);
+	if (!err)
+		load_errlog(p);
 out:
 	free(cand);
 	free(ring);
@@ -512,6 +597,16 @@ int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root)
 	if (p->sticky)
 		return VG_ERR(VG_EREADONLY, "an earlier write to this vault failed; reopen it to continue");
 
+	struct vg_uber u;
+	memset(&u, 0, sizeof u);
+	u.has_errlog = p->ub.has_errlog;
+	u.errlog = p->ub.errlog;
+	if (p->errs_dirty) {
+		int e = save_errlog(p, &u);
+		if (e)
+			return vg_err_prefix(e, "cannot save the error log");
+	}
+
 	/* 1. Everything written so far becomes durable, device by device. */
 	for (int d = 0; d < p->ndevs; d++) {
 		if (!vg_dev_usable(p, d))
@@ -528,8 +623,6 @@ int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root)
 	}
 
 	/* 2. The new uberblock, on every device. */
-	struct vg_uber u;
-	memset(&u, 0, sizeof u);
 	u.txg = p->ub.txg + 1;
 	u.time = now_ns();
 	u.vault_guid = p->vault_guid;
@@ -579,6 +672,7 @@ int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root)
 	}
 	p->ub = u;
 	p->stats_dirty = false;
+	p->errs_dirty = false;
 	return 0;
 }
 
@@ -624,6 +718,10 @@ int vg_pool_clear(struct vg_pool *p)
 {
 	for (int d = 0; d < p->ndevs; d++)
 		p->dev[d].read_errs = p->dev[d].write_errs = p->dev[d].cksum_errs = 0;
+	free(p->errs);
+	p->errs = NULL;
+	p->nerrs = 0;
+	p->errs_dirty = true;
 	return vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
 }
 

@@ -207,7 +207,15 @@ void vg_pool_root(const struct vg_pool *p, struct vg_bp *root, bool *has_root);
 
 void vg_pool_status(const struct vg_pool *p, struct vg_pool_status *st);
 
-/* Reset every device's error counters and commit. */
+/* The error log: blocks found damaged beyond repair by reads and scrubs,
+ * kept in the vault (like ZFS's permanent-error list) until a scrub finds
+ * them good again or `clear`.  The list stays valid until the next call
+ * that changes it. */
+void vg_pool_errlog(const struct vg_pool *p, const struct vg_bp **list, size_t *n);
+/* Replace the error log (a finished scrub: exactly what it found). */
+int vg_pool_errlog_set(struct vg_pool *p, const struct vg_bp *list, size_t n);
+
+/* Reset every device's error counters and the error log, and commit. */
 int vg_pool_clear(struct vg_pool *p);
 
 /* Index of the device named by path (as opened or as recorded) or by its

@@ -238,6 +238,10 @@ int vg_scrub_run(struct vg_pool *pool, const struct vg_scrub_opts *o, struct vg_
 	}
 	r.state = VG_SCRUB_FINISHED;
 	r.end = wall_ns();
+	/* The error log becomes what this scrub found (a resumed scrub keeps
+	 * the earlier entries it did not get to check again). */
+	if (!res->resumed && (err = vg_pool_errlog_set(pool, res->bad, res->nbad)))
+		goto out;
 	if ((err = vg_pool_scrub_put(pool, &r)))
 		goto out;
 	if (!r.unrecoverable)

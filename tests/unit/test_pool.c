@@ -620,3 +620,36 @@ TEST(scrub_blames_damaged_padding_not_parity)
 			  t_tmpdir(), d, t_tmpdir()), 0);
 	t_sh("rm -rf '%s.orig'", t_tmpdir());
 }
+
+TEST(error_log_persists_and_clears)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, "single", 1));
+	scribble(fx.paths[0], 31337);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+	int bad = 0;
+	for (int i = 0; i < NBLK; i++) {
+		uint8_t *b = malloc(fx.len[i]);
+		if (vg_pool_read(p, &fx.bp[i], b))
+			bad++;
+		free(b);
+	}
+	T_CHECK(bad > 0);
+	const struct vg_bp *list;
+	size_t n;
+	vg_pool_errlog(p, &list, &n);
+	T_EQ(n, bad);
+	T_OK(vg_pool_close(p));
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDONLY, &p));
+	vg_pool_errlog(p, &list, &n);
+	T_EQ(n, bad);
+	vg_pool_close(p);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+	T_OK(vg_pool_clear(p));
+	T_OK(vg_pool_close(p));
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDONLY, &p));
+	vg_pool_errlog(p, &list, &n);
+	T_EQ(n, 0);
+	vg_pool_close(p);
+}
