@@ -53,6 +53,8 @@ const char *cli_vault_path(const char *opt);
 	X(scrub, "verify every block of the vault and repair what it can")         \
 	X(replace, "rebuild a device of the vault onto a new directory")            \
 	X(clear, "reset the devices' error counters")                              \
+	X(offline, "take a device out of use")                                     \
+	X(online, "bring a device taken offline back into use")                    \
 	X(version, "print the version")                                             \
 	X(pg_verify, "verify every page checksum of a PostgreSQL data directory")   \
 	X(wal_verify, "check a PostgreSQL WAL archive for missing segments")

@@ -98,7 +98,7 @@ int cmd_replace(int argc, char **argv)
 	if (json) {
 		json_t *o2 = json_pack("{s:o, s:o, s:s, s:I, s:I}", "replaced", cli_json_safe(old), "with",
 				       cli_json_safe(newp), "state", vg_pool_state_name(st.state), "rebuilt_bytes",
-				       (json_int_t)res.rec.repaired_bytes, "unrecoverable",
+				       (json_int_t)res.rebuilt_bytes, "unrecoverable",
 				       (json_int_t)res.rec.unrecoverable);
 		char *s = json_dumps(o2, JSON_INDENT(2));
 		if (s)
@@ -107,7 +107,7 @@ int cmd_replace(int argc, char **argv)
 		json_decref(o2);
 	} else
 		printf("replaced '%s' with '%s': %s rebuilt, vault %s%s\n", cli_safe(old), cli_safe(newp),
-		       cli_bytes(res.rec.repaired_bytes), vg_pool_state_name(st.state),
+		       cli_bytes(res.rebuilt_bytes), vg_pool_state_name(st.state),
 		       res.rec.unrecoverable ? " (some blocks could not be rebuilt: see 'vigil scrub')" : "");
 	free(old);
 	free(newp);

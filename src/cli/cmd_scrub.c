@@ -128,9 +128,10 @@ int cmd_scrub(int argc, char **argv)
 			char b[96];
 			json_array_append_new(bad, json_string(vg_bp_str(&res.bad[i], b)));
 		}
-		json_t *o2 = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:o}", "scrub", how, "resumed",
+		json_t *o2 = json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:o}", "scrub", how, "resumed",
 				       res.resumed, "bytes_done", (json_int_t)r->bytes_done, "bytes_total",
 				       (json_int_t)r->bytes_total, "repaired_bytes", (json_int_t)r->repaired_bytes,
+				       "rebuilt_bytes", (json_int_t)res.rebuilt_bytes,
 				       "errors", (json_int_t)r->errors, "unrecoverable", (json_int_t)r->unrecoverable,
 				       "seconds", secs, "damaged_blocks", bad);
 		char *s = json_dumps(o2, JSON_INDENT(2));
@@ -139,10 +140,13 @@ int cmd_scrub(int argc, char **argv)
 		free(s);
 		json_decref(o2);
 	} else {
-		printf("scrub %s%s: %s scanned in %.1fs (%s/s), %s repaired, %llu blocks with errors, %llu unrecoverable\n",
+		printf("scrub %s%s: %s scanned in %.1fs (%s/s), %s repaired, %llu blocks with errors, %llu unrecoverable",
 		       how, res.resumed ? " (resumed)" : "", cli_bytes(r->bytes_done), secs,
 		       cli_bytes(secs > 0 ? (uint64_t)((double)r->bytes_done / secs) : 0), cli_bytes(r->repaired_bytes),
 		       (unsigned long long)r->errors, (unsigned long long)r->unrecoverable);
+		if (res.rebuilt_bytes)
+			printf("; %s rebuilt onto devices that missed it", cli_bytes(res.rebuilt_bytes));
+		printf("\n");
 		for (size_t i = 0; i < res.nbad; i++) {
 			char b[96];
 			printf("  damaged beyond repair: %s\n", vg_bp_str(&res.bad[i], b));

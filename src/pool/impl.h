@@ -69,6 +69,7 @@ struct vg_label {
 	uint64_t created;
 	struct vg_member member[VG_POOL_MAX_DEVS];
 };
+#define VG_UBDEV_OFFLINE 1u /* flag: taken offline by the administrator */
 struct vg_ub_dev {
 	uint64_t guid;
 	uint64_t read_errs, write_errs, cksum_errs;

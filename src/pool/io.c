@@ -193,25 +193,31 @@ static void expected(const struct vg_pool *p, const struct stripe *s, uint8_t *g
 	vg_rs_encode(s->g.ndata, s->g.nparity, s->g.colsize, cols);
 }
 
-/* Rewrite the columns of s that differ from `good` or could not be read;
- * returns the number of bytes found bad. */
-static uint64_t repair(struct vg_pool *p, struct stripe *s, const uint8_t *good)
+/* Rewrite the columns of s that differ from `good` or could not be read.
+ * Adds to *rebuilt the bytes of columns that were only missing (a device
+ * that was away, or is new); returns the bytes of columns in error. */
+static uint64_t repair(struct vg_pool *p, struct stripe *s, const uint8_t *good, uint64_t *rebuilt)
 {
 	uint64_t bad_bytes = 0;
 	for (int c = 0; c < s->g.ncols; c++) {
 		const uint8_t *want = good + (size_t)c * s->g.colsize;
 		int d = s->g.dev[c];
-		bool bad = false;
+		bool bad = false, error = false;
 		if (s->st[c] == COL_OK && memcmp(s->col[c], want, s->g.colsize)) {
-			if (!s->stale[c])
+			error = !s->stale[c];
+			if (error)
 				vg_dev_count(p, d, 'c');
 			bad = true;
 		} else if (s->st[c] == COL_IOERR || s->st[c] == COL_STALE || s->from_old[c]) {
+			error = s->st[c] == COL_IOERR;
 			bad = true; /* missing on its device: write it there */
 		}
 		if (!bad)
 			continue;
-		bad_bytes += s->g.colsize;
+		if (error)
+			bad_bytes += s->g.colsize;
+		else if (rebuilt)
+			*rebuilt += s->g.colsize;
 		if (p->writable && !p->sticky && vg_dev_usable(p, d))
 			write_col(p, d, &s->dva, want, s->g.colsize);
 	}
@@ -365,7 +371,7 @@ int vg_pool_read(struct vg_pool *p, const struct vg_bp *bp, void *buf)
 			goto out;
 		}
 		if (recover(p, bp, &s[i], good) || (load_old(p, &s[i]) && recover(p, bp, &s[i], good))) {
-			repair(p, &s[i], good);
+			repair(p, &s[i], good, NULL);
 			memcpy(buf, good, bp->psize);
 			if (i > 0)
 				goto heal_earlier;
@@ -406,7 +412,7 @@ heal_earlier:
 		expected(p, &s[i], good);
 		for (int c = 0; c < s[i].g.ncols; c++)
 			read_col(p, &s[i], c);
-		repair(p, &s[i], good);
+		repair(p, &s[i], good, NULL);
 	}
 out:
 	for (int i = 0; i < nread; i++)
@@ -526,7 +532,7 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 			ok[i] = recover(p, bp, &s[i], good) || (load_old(p, &s[i]) && recover(p, bp, &s[i], good));
 		}
 		if (ok[i]) {
-			uint64_t b = repair(p, &s[i], good);
+			uint64_t b = repair(p, &s[i], good, &cnt->rebuilt_bytes);
 			cnt->repaired_bytes += b;
 			cnt->errors += b ? 1 : 0;
 			if (!data && !(data = malloc(bp->psize))) {
@@ -551,7 +557,7 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 		memset(good, 0, total);
 		memcpy(good, data, bp->psize);
 		expected(p, &s[i], good);
-		uint64_t b = repair(p, &s[i], good);
+		uint64_t b = repair(p, &s[i], good, &cnt->rebuilt_bytes);
 		cnt->repaired_bytes += b;
 		cnt->errors++;
 	}

@@ -222,7 +222,7 @@ int vg_uber_decode(const uint8_t *in, size_t len, struct vg_uber *u)
 		u->dev[i].flags = vg_get32(d + 32);
 		u->dev[i].dtl_start = vg_get64(d + 40);
 		u->dev[i].dtl_end = vg_get64(d + 48);
-		if (u->dev[i].flags || vg_get32(d + 36) ||
+		if ((u->dev[i].flags & ~(uint32_t)VG_UBDEV_OFFLINE) || vg_get32(d + 36) ||
 		    (u->dev[i].dtl_end && u->dev[i].dtl_end < u->dev[i].dtl_start))
 			return VG_ERR(VG_ECORRUPT, "uberblock device entry out of range");
 	}

@@ -151,6 +151,25 @@ static struct vg_pool *pool_alloc(struct vg_os *os)
 	return p;
 }
 
+/* Devices the uberblock says were taken offline are not used (p->ub is
+ * the candidate being considered). */
+static void apply_offline(struct vg_pool *p)
+{
+	for (int d = 0; d < p->ndevs; d++) {
+		if (p->dev[d].state == VG_DEV_OFFLINE) {
+			p->dev[d].state = VG_DEV_ONLINE;
+			p->dev[d].reason[0] = 0;
+		}
+		for (int k = 0; k < p->ub.ndevs; k++)
+			if (p->ub.dev[k].guid == p->dev[d].guid && (p->ub.dev[k].flags & VG_UBDEV_OFFLINE) &&
+			    vg_dev_usable(p, d)) {
+				p->dev[d].state = VG_DEV_OFFLINE;
+				snprintf(p->dev[d].reason, sizeof p->dev[d].reason,
+					 "taken offline; bring it back with 'vigil online'");
+			}
+	}
+}
+
 /* Try the candidate uberblocks newest first; keep the first whose root
  * verifies. */
 static int choose_uber(struct vg_pool *p, struct vg_uber *cand, int ncand)
@@ -174,6 +193,7 @@ static int choose_uber(struct vg_pool *p, struct vg_uber *cand, int ncand)
 		p->ub = cand[i];
 		p->cursor_seg = cand[i].cursor_seg;
 		p->cursor_off = cand[i].cursor_off;
+		apply_offline(p);
 		for (int d = 0; d < p->ndevs; d++) {
 			for (int k = 0; k < cand[i].ndevs; k++) {
 				if (cand[i].dev[k].guid != p->dev[d].guid)
@@ -460,6 +480,7 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 			if ((err = load_ubers(p)))
 				goto fail;
 			bind_to_uber(p, rw);
+			apply_offline(p);
 			if ((err = tolerance_check(p)))
 				goto fail;
 		}
@@ -645,6 +666,7 @@ int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root)
 				p->dev[d].dtl_start = u.txg;
 			p->dev[d].dtl_end = 0;
 		}
+		u.dev[d].flags = p->dev[d].state == VG_DEV_OFFLINE ? VG_UBDEV_OFFLINE : 0;
 		u.dev[d].dtl_start = p->dev[d].dtl_start;
 		u.dev[d].dtl_end = p->dev[d].dtl_end;
 	}
@@ -873,4 +895,52 @@ int vg_pool_scrub_put(struct vg_pool *p, const struct vg_scrub_record *r)
 	if (err)
 		p->ub.scrub = old;
 	return err;
+}
+
+int vg_pool_offline(struct vg_pool *p, int d)
+{
+	if (d < 0 || d >= p->ndevs)
+		return VG_ERR(VG_EINVAL, "no device %d", d);
+	if (p->dev[d].state == VG_DEV_OFFLINE)
+		return 0;
+	enum vg_dev_state was = p->dev[d].state;
+	char why[256];
+	snprintf(why, sizeof why, "%s", p->dev[d].reason);
+	p->dev[d].state = VG_DEV_OFFLINE;
+	int err = tolerance_check(p);
+	if (err) {
+		p->dev[d].state = was;
+		snprintf(p->dev[d].reason, sizeof p->dev[d].reason, "%s", why);
+		return VG_ERR(VG_EFAULTED, "cannot take '%s' offline: the vault would lose more devices than "
+					   "its redundancy covers", p->dev[d].path);
+	}
+	snprintf(p->dev[d].reason, sizeof p->dev[d].reason, "taken offline; bring it back with 'vigil online'");
+	vg_dev_close_all(p, d);
+	return vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
+}
+
+int vg_pool_online(struct vg_pool *p, int d)
+{
+	if (d < 0 || d >= p->ndevs)
+		return VG_ERR(VG_EINVAL, "no device %d", d);
+	if (p->dev[d].state != VG_DEV_OFFLINE && p->dev[d].state != VG_DEV_FAULTED)
+		return 0;
+	struct vg_dev *dev = &p->dev[d];
+	struct vg_label l;
+	vg_dev_close_all(p, d);
+	int err = open_label(p->os, dev->path, p->writable, &dev->label, &l);
+	if (!err && (l.vault_guid != p->vault_guid || l.dev_guid != dev->guid)) {
+		vg_os_close(dev->label);
+		dev->label = NULL;
+		err = VG_ERR(VG_EINVAL, "'%s' no longer holds this vault's device", dev->path);
+	}
+	if (!err && p->writable)
+		err = vg_os_lock(dev->label);
+	if (err)
+		return err;
+	dev->state = VG_DEV_ONLINE;
+	dev->reason[0] = 0;
+	if (dev->dtl_start && !dev->dtl_end)
+		dev->dtl_end = p->ub.txg + 1;
+	return vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
 }

@@ -186,6 +186,7 @@ int vg_pool_read(struct vg_pool *p, const struct vg_bp *bp, void *buf);
 struct vg_scrub_counts {
 	uint64_t bytes;          /* bytes read, all columns of all copies */
 	uint64_t repaired_bytes; /* bytes of columns found bad (rewritten if writable) */
+	uint64_t rebuilt_bytes;  /* bytes of columns only missing (device away or new) */
 	uint64_t errors;         /* blocks with at least one bad column */
 	uint64_t unrecoverable;  /* blocks no copy or reconstruction could verify */
 };
@@ -228,6 +229,12 @@ int vg_pool_find_dev(const struct vg_pool *p, const char *name);
  * still readable, is read only where no other good copy exists.  Then call
  * vg_pool_resilver_done() with the txg the scrub started from. */
 int vg_pool_replace(struct vg_pool *p, int d, const char *new_path);
+
+/* Take device d out of use (refused if the vault would be FAULTED), or
+ * bring it back; writes it missed are rebuilt by reads and the next
+ * scrub.  Both commit; the state persists across opens. */
+int vg_pool_offline(struct vg_pool *p, int d);
+int vg_pool_online(struct vg_pool *p, int d);
 
 /* A scrub of every block committed up to txg `scanned_txg` finished: the
  * devices whose missed writes it covered are whole again.  Commits. */

@@ -201,6 +201,7 @@ int vg_scrub_run(struct vg_pool *pool, const struct vg_scrub_opts *o, struct vg_
 		}
 		r.bytes_done += b.v[i].psize;
 		r.repaired_bytes += c.repaired_bytes;
+		res->rebuilt_bytes += c.rebuilt_bytes;
 		r.errors += c.errors;
 		r.unrecoverable += c.unrecoverable;
 		r.pos = b.v[i].dva[0];

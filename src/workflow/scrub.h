@@ -41,6 +41,7 @@ struct vg_scrub_result {
 	struct vg_scrub_record rec;
 	bool resumed;         /* continued an interrupted scrub */
 	bool paused, stopped; /* ended early on request */
+	uint64_t rebuilt_bytes; /* columns written to devices that lacked them */
 	struct vg_bp *bad;    /* unrecoverable blocks (malloc'd, up to 10000) */
 	size_t nbad;
 };

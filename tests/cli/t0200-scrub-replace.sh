@@ -70,4 +70,22 @@ expect_exit 66 "pause: nothing to pause" "$VG" scrub --pause --vault "${D[0]}"
 echo pause > "${D[1]}/scrub.request"
 expect_exit 0 "stale request does not stop a new scrub" "$VG" scrub --vault "${D[0]}"
 [ ! -e "${D[1]}/scrub.request" ] && ok "stale request consumed" || not_ok "stale request consumed"
+# offline / online: writes made while a device is offline are rebuilt onto
+# it by the next scrub, without counting errors against it
+D=(); for i in 1 2 3; do D+=("$T/off/dev$i"); done
+mkdir -p "$T/off"
+"$VG" init --layout raidz1 "${D[@]}" >/dev/null && "$VG" backup --vault "${D[0]}" "$src" >/dev/null
+expect_exit 1 "offline: degraded" "$VG" offline --vault "${D[0]}" "${D[1]}"
+expect_exit 2 "offline: refused beyond redundancy" "$VG" offline --vault "${D[0]}" "${D[2]}"
+contains "offline: refusal explains" "$OUT" "redundancy"
+echo "written while offline" > "$src/late"
+"$VG" backup --vault "${D[0]}" "$src" >/dev/null
+expect_exit 1 "offline: state persists" "$VG" status --vault "${D[0]}"
+contains "offline: status says OFFLINE" "$OUT" "OFFLINE"
+expect_exit 0 "online: back" "$VG" online --vault "${D[0]}" "${D[1]}"
+expect_exit 0 "online: scrub rebuilds without errors" "$VG" scrub --json --vault "${D[0]}"
+[ "$(echo "$OUT" | field "d['errors'] == 0 and d['rebuilt_bytes'] > 0")" = True ] && ok "online: rebuilt, not errors" || not_ok "online: rebuilt, not errors" "$OUT"
+rm -rf "${D[2]}"
+same "${D[0]}" "$T/r-off" && ok "online: whole again (survives losing another)" || not_ok "online: whole again (survives losing another)"
+rm -f "$src/late"
 done_testing
