@@ -481,6 +481,13 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 				goto fail;
 			bind_to_uber(p, rw);
 			apply_offline(p);
+			/* A replacement still being rebuilt: the device it replaced
+			 * stays the source of last resort across restarts. */
+			for (int d = 0; d < p->ndevs; d++) {
+				const struct vg_member *m = &p->label.member[d];
+				if (p->dev[d].dtl_start && m->prev_guid && m->guid == p->dev[d].guid)
+					set_path(p->dev[d].old_path, m->prev_path);
+			}
 			if ((err = tolerance_check(p)))
 				goto fail;
 		}

@@ -1,0 +1,150 @@
+/*
+ * test_maint_crash.c - power loss during maintenance.  A vault with real
+ * backups and silent damage on one device is scrubbed (or has a device
+ * replaced) through the fault twin, with the power cut at write N for
+ * every N of the run.  After each "restart" the vault must open, a second
+ * scrub must finish and leave nothing to repair, and the backup must
+ * restore identical.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "os/fault.h"
+#include "repo/repo.h"
+#include "t.h"
+#include "workflow/backup.h"
+#include "workflow/restore.h"
+#include "workflow/scrub.h"
+
+#define NDEV 4
+static const char *devs[NDEV];
+static char devbuf[NDEV][512];
+static struct vg_id snap;
+
+static int setup(void)
+{
+	struct vg_layout l;
+	struct vg_pool *p;
+	struct vg_repo *r;
+	for (int d = 0; d < NDEV; d++) {
+		snprintf(devbuf[d], sizeof devbuf[d], "%s", t_path("v/dev%d", d));
+		devs[d] = devbuf[d];
+	}
+	if (t_sh("cd '%s' && mkdir -p v src/a && for i in 1 2 3 4 5; do head -c $((300000 + i * 5000)) /dev/urandom > src/f$i; done && "
+		 "for i in $(seq 1 20); do echo $i > src/a/s$i; done", t_tmpdir()))
+		return -1;
+	int err = vg_layout_parse("raidz1", NDEV, &l);
+	if (!err)
+		err = vg_pool_create(vg_os_posix(), &l, devs, &p);
+	if (err)
+		return err;
+	if (!(err = vg_repo_create(p, NULL, &r))) {
+		const char *paths[] = {t_path("src")};
+		struct vg_backup_opts o = {.paths = paths, .npaths = 1, .host = "t"};
+		struct vg_backup_result res;
+		memset(&res, 0, sizeof res);
+		err = vg_backup_run(r, &o, &res);
+		snap = res.id;
+		vg_backup_result_release(&res);
+		vg_repo_close(r);
+	}
+	int e2 = vg_pool_close(p);
+	if (err || e2)
+		return err ? err : e2;
+	/* silent damage on device 1: 16 bytes in every 32 KiB */
+	return t_sh("cd '%s' && python3 -c \"\nimport os,random,glob\nrandom.seed(5)\nfor f in glob.glob('v/dev1/seg-*'):\n"
+		    "    n=os.path.getsize(f); h=open(f,'r+b')\n    for b in range(0,n,32768):\n"
+		    "        h.seek(b+random.randrange(0,min(32768,n-b))); h.write(os.urandom(16))\n\" && cp -a v template",
+		    t_tmpdir());
+}
+
+/* The maintenance action under test. */
+static int scrub_action(struct vg_os *os)
+{
+	struct vg_pool *p;
+	int err = vg_pool_open(os, devs[0], VG_POOL_RDWR, &p);
+	if (err)
+		return err;
+	struct vg_scrub_opts o = {.checkpoint_secs = 1e-9}; /* checkpoint after every block */
+	struct vg_scrub_result res;
+	err = vg_scrub_run(p, &o, &res);
+	vg_scrub_result_release(&res);
+	int e2 = vg_pool_close(p);
+	return err ? err : e2;
+}
+
+static int replace_action(struct vg_os *os)
+{
+	struct vg_pool *p;
+	int err = vg_pool_open(os, devs[0], VG_POOL_RDWR, &p);
+	if (err)
+		return err;
+	struct vg_scrub_record none = {0};
+	if (!(err = vg_pool_replace(p, 2, t_path("v/new2"))) && !(err = vg_pool_scrub_put(p, &none))) {
+		struct vg_scrub_opts o = {.checkpoint_secs = 1e-9};
+		struct vg_scrub_result res;
+		err = vg_scrub_run(p, &o, &res);
+		vg_scrub_result_release(&res);
+	}
+	int e2 = vg_pool_close(p);
+	return err ? err : e2;
+}
+
+/* After the restart: finish with a real scrub, then everything is clean. */
+static void verify(uint64_t n)
+{
+	struct vg_pool *p;
+	struct vg_repo *r;
+	T_OK(scrub_action(vg_os_posix()));
+	T_OK(vg_pool_open(vg_os_posix(), devs[0], VG_POOL_RDWR, &p));
+	struct vg_scrub_opts o = {0};
+	struct vg_scrub_result res;
+	T_OK(vg_scrub_run(p, &o, &res));
+	T_CHECKF(res.rec.errors == 0 && res.rec.unrecoverable == 0 && res.rebuilt_bytes == 0,
+		 "crash at write %llu: the scrub after the finishing scrub still found %llu errors, %llu rebuilt",
+		 (unsigned long long)n, (unsigned long long)res.rec.errors, (unsigned long long)res.rebuilt_bytes);
+	vg_scrub_result_release(&res);
+	struct vg_pool_status st;
+	vg_pool_status(p, &st);
+	T_EQ(st.state, VG_POOL_ONLINE);
+	T_OK(vg_repo_open(p, NULL, &r));
+	t_sh("rm -rf '%s'", t_path("out"));
+	struct vg_restore_opts ro = {.target = t_path("out")};
+	struct vg_restore_result rr;
+	T_OK(vg_restore_run(r, &snap, &ro, &rr));
+	T_EQ(rr.nerrors, 0);
+	vg_restore_result_release(&rr);
+	vg_repo_close(r);
+	T_OK(vg_pool_close(p));
+	T_CHECKF(t_sh("diff -r '%s' '%s/src' >/dev/null", t_path("src"), t_path("out")) == 0,
+		 "crash at write %llu: restore differs", (unsigned long long)n);
+}
+
+static void power_loss(int (*action)(struct vg_os *))
+{
+	T_OK(setup());
+	struct vg_os *os = vg_os_fault_new(vg_os_posix());
+	T_OK(action(os));
+	struct vg_fault_counts c;
+	vg_fault_counts(os, NULL, &c);
+	vg_os_destroy(os);
+	uint64_t total = c.writes;
+	T_CHECK(total > 5);
+	uint64_t step = total > 60 ? total / 60 : 1;
+	for (uint64_t n = 1; n <= total; n += step) {
+		T_EQ(t_sh("cd '%s' && rm -rf v && cp -a template v", t_tmpdir()), 0);
+		os = vg_os_fault_new(vg_os_posix());
+		vg_fault_crash_at(os, n, n * 7919 + 3);
+		action(os);
+		T_OK(vg_fault_powerloss(os, NULL));
+		vg_os_destroy(os);
+		verify(n);
+		if (t_failed())
+			return;
+	}
+}
+
+TEST(power_loss_during_scrub) { power_loss(scrub_action); }
+TEST(power_loss_during_replace) { power_loss(replace_action); }
