@@ -76,7 +76,8 @@ int vg_unseal(struct vg_sealer *s, uint8_t comp, uint8_t enc, const void *stored
 				      rlen);
 		return vg_buf_add(out, stored, slen);
 	case VG_COMP_ZSTD:
-		if ((err = vg_buf_reserve(out, rlen)) < 0)
+		/* at least one byte, so out->p is never NULL below */
+		if ((err = vg_buf_reserve(out, rlen ? rlen : 1)) < 0)
 			return err;
 		size_t n = ZSTD_decompressDCtx(s->dctx, out->p + out->len, rlen, stored, slen);
 		if (ZSTD_isError(n) || n != rlen)
