@@ -92,6 +92,17 @@ const char *cli_safe(const char *s)
 
 json_t *cli_json_safe(const char *s) { return json_string(cli_safe(s)); }
 
+void cli_print_json(json_t *o)
+{
+	char *txt = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+	json_decref(o);
+	if (txt)
+		puts(txt);
+	else
+		fprintf(stderr, "vigil: out of memory printing JSON\n");
+	free(txt);
+}
+
 const char *cli_bytes(uint64_t n)
 {
 	static char bufs[4][32];

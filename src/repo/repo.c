@@ -122,6 +122,10 @@ int vg_repo_create(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg
 	c->created_ns = now_ns();
 	c->enc = (uint8_t)(o ? o->enc : VG_ENC_NONE);
 	int level = o && o->comp_set ? o->comp_level : VG_COMP_LEVEL_DEFAULT;
+	if (level < -128 || level > 127) {
+		err = VG_ERR(VG_EINVAL, "compression level %d is out of range", level);
+		goto fail;
+	}
 	c->comp = level ? VG_COMP_ZSTD : VG_COMP_NONE;
 	c->level = (int8_t)level;
 	c->keylen = VG_ID_KEY_LEN;
@@ -132,10 +136,6 @@ int vg_repo_create(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg
 		c->chunker = *o->chunker;
 	else
 		vg_chunker_defaults(&c->chunker, seed);
-	if (level < -128 || level > 127) {
-		err = VG_ERR(VG_EINVAL, "compression level %d is out of range", level);
-		goto fail;
-	}
 	if ((err = setup(r, o)) < 0 || (err = write_root(r)) < 0)
 		goto fail;
 	*out = r;
