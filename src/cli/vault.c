@@ -1,5 +1,5 @@
 /*
- * vault.c - helpers shared by the repository commands (see vault.h).
+ * vault.c - what the repository commands share (see vault.h).
  */
 #include "cli/vault.h"
 
