@@ -44,11 +44,7 @@ static void report(bool json, const struct vg_backup_result *res, double secs)
 		json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:o, s:f}", "snapshot", hex, "verdict",
 				      vg_verdict_name(s->verdict), "problems", reasons, "problem_count",
 				      (json_int_t)res->nproblems, "stats", stats_json(&s->stats), "seconds", secs);
-		char *txt = json_dumps(o, JSON_INDENT(2));
-		json_decref(o);
-		if (txt)
-			puts(txt);
-		free(txt);
+		cli_print_json(o);
 		return;
 	}
 	for (size_t i = 0; i < s->nreasons; i++)

@@ -54,11 +54,7 @@ static void print_result(bool json, const struct vg_layout *l, char **devs, int 
 		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:i}", "vault", id, "layout", vg_layout_name(l, lb),
 				      "devices", d, "encryption", "none", "compression",
 				      cfg->comp ? "zstd" : "none", "compression_level", cfg->level);
-		char *s = json_dumps(o, JSON_INDENT(2));
-		json_decref(o);
-		if (s)
-			puts(s);
-		free(s);
+		cli_print_json(o);
 		return;
 	}
 	printf("created vault %s: %s over %d device%s\n", id, vg_layout_name(l, lb), n, n > 1 ? "s" : "");

@@ -36,11 +36,7 @@ static void report(bool json, const char *hex, const char *target, const struct 
 				      (json_int_t)res->others, "skipped", (json_int_t)res->skipped, "bytes",
 				      (json_int_t)res->bytes, "errors", errs, "error_count",
 				      (json_int_t)(res->nerrors + res->errors_dropped), "seconds", secs);
-		char *txt = json_dumps(o, JSON_INDENT(2));
-		json_decref(o);
-		if (txt)
-			puts(txt);
-		free(txt);
+		cli_print_json(o);
 		return;
 	}
 	for (size_t i = 0; i < res->nerrors; i++)

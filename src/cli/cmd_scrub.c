@@ -109,6 +109,9 @@ int cmd_scrub(int argc, char **argv)
 	struct prog pg = {.last = 0};
 	cli_progress_init(&pg.p);
 	struct vg_scrub_opts o = {.rate_limit = rate, .progress = show, .ctx = &pg};
+	const char *ck = getenv("VIGIL_SCRUB_CHECKPOINT"); /* seconds between checkpoints */
+	if (ck && *ck)
+		o.checkpoint_secs = strtod(ck, NULL);
 	struct vg_scrub_result res;
 	double t0 = cli_now();
 	err = vg_scrub_run(p, &o, &res);

@@ -90,11 +90,7 @@ static int list(struct vg_repo *r, bool json)
 		vg_snapshot_release(&s);
 	}
 	if (json) {
-		char *txt = json_dumps(arr, JSON_INDENT(2));
-		if (txt)
-			puts(txt);
-		free(txt);
-		json_decref(arr);
+		cli_print_json(arr);
 	} else if (!n) {
 		printf("no snapshots yet\n");
 	}

@@ -1,5 +1,5 @@
 /*
- * vault.c - helpers shared by the repository commands (see vault.h).
+ * vault.c - what the repository commands share (see vault.h).
  */
 #include "cli/vault.h"
 
@@ -91,6 +91,17 @@ const char *cli_safe(const char *s)
 }
 
 json_t *cli_json_safe(const char *s) { return json_string(cli_safe(s)); }
+
+void cli_print_json(json_t *o)
+{
+	char *txt = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+	json_decref(o);
+	if (txt)
+		puts(txt);
+	else
+		fprintf(stderr, "vigil: out of memory printing JSON\n");
+	free(txt);
+}
 
 const char *cli_bytes(uint64_t n)
 {

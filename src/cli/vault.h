@@ -32,6 +32,8 @@ int cli_repo_close(struct vg_pool *pool, struct vg_repo *repo);
  * a JSON string.  Returns a static buffer rotated among 4. */
 const char *cli_safe(const char *s);
 json_t *cli_json_safe(const char *s);
+/* Print o indented on stdout and drop the reference. */
+void cli_print_json(json_t *o);
 /* "55.2 MiB"; static buffer rotated among 4. */
 const char *cli_bytes(uint64_t n);
 /* Seconds since the epoch of a monotonic clock. */

@@ -1,9 +1,11 @@
 /*
  * impl.h - the repository handle's insides, shared by repo*.c only.
  *
- * Locking: r->lock guards the index, the packers, the fresh-id list and
- * the counters; r->qlock the worker queue; r->rlock the read cache and the
- * read-side sealer.  Lock order: qlock is never held while taking lock.
+ * Locking: r->lock guards the index, the fresh-id list and the counters;
+ * r->plock the open packs; r->qlock the worker queue; r->rlock the read
+ * cache and the read-side sealer.  Each is held briefly and never while
+ * writing to the pool; plock and qlock are never held while taking
+ * another lock.
  */
 #ifndef VG_REPO_IMPL_H
 #define VG_REPO_IMPL_H
@@ -20,6 +22,7 @@
 #define VG_ROOT_COPIES 3
 #define VG_READ_CACHE 4
 #define VG_MAX_WORKERS 64
+#define VG_INLINE_MAX (64u << 10) /* smaller objects skip the worker queue */
 
 struct packer {
 	struct vg_pack_builder b;
@@ -52,8 +55,8 @@ struct vg_repo {
 	struct vg_index idx;
 	struct vg_id *fresh; /* ids added since the last commit */
 	size_t nfresh, freshcap;
+	pthread_mutex_t plock;
 	struct packer data, meta;
-	struct vg_buf packbuf;
 	struct vg_sealer wsealer; /* inline (no workers) sealing, under lock */
 	struct vg_buf wscratch;
 	struct vg_repo_counts counts;
@@ -82,7 +85,7 @@ void vg_repo_workers_stop(struct vg_repo *r);
 /* Seal and pack one object; takes r->lock itself. */
 int vg_repo_pack_object(struct vg_repo *r, struct vg_sealer *s, struct vg_buf *scratch, int otype,
 			const struct vg_id *id, const void *data, size_t len);
-/* Write the open packs (r->lock held). */
+/* Write the open packs (no lock held). */
 int vg_repo_flush_packs(struct vg_repo *r);
 
 /* repo_read.c */

@@ -39,25 +39,54 @@ void vg_sealer_release(struct vg_sealer *s)
 	s->cctx = s->dctx = NULL;
 }
 
+/* Compress plain after out's content; returns the compressed size when it
+ * is smaller than plain (out->len not yet advanced), 0 when it is not. */
+static int try_compress(struct vg_sealer *s, const void *plain, size_t len, struct vg_buf *out, size_t *n)
+{
+	*n = 0;
+	if (s->level == 0 || len == 0)
+		return 0;
+	size_t bound = ZSTD_compressBound(len);
+	int err = vg_buf_reserve(out, bound);
+	if (err)
+		return err;
+	size_t c = ZSTD_compressCCtx(s->cctx, out->p + out->len, bound, plain, len, s->level);
+	if (ZSTD_isError(c))
+		return VG_ERR(VG_EINVAL, "zstd compression failed: %s", ZSTD_getErrorName(c));
+	if (c < len)
+		*n = c;
+	return 0;
+}
+
 int vg_seal(struct vg_sealer *s, const void *plain, size_t len, bool compress, struct vg_buf *out,
 	    uint8_t *comp)
 {
-	int err;
-	if (compress && s->level != 0 && len > 0) {
-		size_t bound = ZSTD_compressBound(len);
-		if ((err = vg_buf_reserve(out, bound)) < 0)
-			return err;
-		size_t n = ZSTD_compressCCtx(s->cctx, out->p + out->len, bound, plain, len, s->level);
-		if (ZSTD_isError(n))
-			return VG_ERR(VG_EINVAL, "zstd compression failed: %s", ZSTD_getErrorName(n));
-		if (n < len) {
-			out->len += n;
-			*comp = VG_COMP_ZSTD;
-			return 0;
-		}
+	size_t n = 0;
+	int err = compress ? try_compress(s, plain, len, out, &n) : 0;
+	if (err)
+		return err;
+	if (n) {
+		out->len += n;
+		*comp = VG_COMP_ZSTD;
+		return 0;
 	}
 	*comp = VG_COMP_NONE;
 	return vg_buf_add(out, plain, len);
+}
+
+int vg_seal_view(struct vg_sealer *s, const void *plain, size_t len, struct vg_buf *scratch,
+		 const void **stored, size_t *slen, uint8_t *comp)
+{
+	size_t n = 0;
+	vg_buf_reset(scratch);
+	int err = try_compress(s, plain, len, scratch, &n);
+	if (err)
+		return err;
+	scratch->len = n;
+	*stored = n ? (const void *)scratch->p : plain;
+	*slen = n ? n : len;
+	*comp = n ? VG_COMP_ZSTD : VG_COMP_NONE;
+	return 0;
 }
 
 int vg_unseal(struct vg_sealer *s, uint8_t comp, uint8_t enc, const void *stored, size_t slen,
@@ -76,7 +105,8 @@ int vg_unseal(struct vg_sealer *s, uint8_t comp, uint8_t enc, const void *stored
 				      rlen);
 		return vg_buf_add(out, stored, slen);
 	case VG_COMP_ZSTD:
-		if ((err = vg_buf_reserve(out, rlen)) < 0)
+		/* at least one byte, so out->p is never NULL below */
+		if ((err = vg_buf_reserve(out, rlen ? rlen : 1)) < 0)
 			return err;
 		size_t n = ZSTD_decompressDCtx(s->dctx, out->p + out->len, rlen, stored, slen);
 		if (ZSTD_isError(n) || n != rlen)

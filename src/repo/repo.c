@@ -33,6 +33,7 @@ static struct vg_repo *repo_alloc(struct vg_pool *pool)
 		return NULL;
 	r->pool = pool;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->plock, NULL);
 	pthread_mutex_init(&r->qlock, NULL);
 	pthread_mutex_init(&r->rlock, NULL);
 	pthread_cond_init(&r->qcond, NULL);
@@ -47,7 +48,6 @@ static struct vg_repo *repo_alloc(struct vg_pool *pool)
 	r->meta.btype = VG_BT_META_PACK;
 	r->meta.copies = VG_META_COPIES;
 	r->meta.target = VG_META_PACK_TARGET;
-	vg_buf_init(&r->packbuf, VG_OBJ_MAX);
 	vg_buf_init(&r->wscratch, VG_OBJ_MAX);
 	return r;
 }
@@ -65,10 +65,10 @@ void vg_repo_close(struct vg_repo *r)
 	vg_index_release(&r->idx);
 	vg_pack_release(&r->data.b);
 	vg_pack_release(&r->meta.b);
-	vg_buf_release(&r->packbuf);
 	vg_buf_release(&r->wscratch);
 	free(r->fresh);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->plock);
 	pthread_mutex_destroy(&r->qlock);
 	pthread_mutex_destroy(&r->rlock);
 	pthread_cond_destroy(&r->qcond);
@@ -122,6 +122,10 @@ int vg_repo_create(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg
 	c->created_ns = now_ns();
 	c->enc = (uint8_t)(o ? o->enc : VG_ENC_NONE);
 	int level = o && o->comp_set ? o->comp_level : VG_COMP_LEVEL_DEFAULT;
+	if (level < -128 || level > 127) {
+		err = VG_ERR(VG_EINVAL, "compression level %d is out of range", level);
+		goto fail;
+	}
 	c->comp = level ? VG_COMP_ZSTD : VG_COMP_NONE;
 	c->level = (int8_t)level;
 	c->keylen = VG_ID_KEY_LEN;
@@ -132,10 +136,6 @@ int vg_repo_create(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg
 		c->chunker = *o->chunker;
 	else
 		vg_chunker_defaults(&c->chunker, seed);
-	if (level < -128 || level > 127) {
-		err = VG_ERR(VG_EINVAL, "compression level %d is out of range", level);
-		goto fail;
-	}
 	if ((err = setup(r, o)) < 0 || (err = write_root(r)) < 0)
 		goto fail;
 	*out = r;

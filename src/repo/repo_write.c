@@ -4,9 +4,11 @@
  * An object is entered in the index as *pending* (pack unknown) the
  * moment its id is first seen, so a duplicate arriving while the first
  * copy is still being compressed is recognised.  Sealing (the expensive
- * part) runs on a worker when there are workers; adding to a pack and
- * writing a full pack to the pool happen under r->lock, and only then do
- * the pack's entries get their final location.
+ * part) runs on a worker when there are workers (small objects are
+ * sealed by the caller); adding to a pack happens under r->plock, a full
+ * pack is taken out of its packer and written to the pool with no lock
+ * held, and only then do its entries get their final location (under
+ * r->lock).
  *
  * Any failure after an entry went pending leaves the index ahead of the
  * vault, so it makes the handle sticky: nothing is committed from it.
@@ -31,60 +33,99 @@ static int fail_sticky(struct vg_repo *r, int err)
 	return err;
 }
 
-static int flush_one(struct vg_repo *r, struct packer *p)
+/* Write a pack taken out of its packer, then give its objects their
+ * location.  Runs without any lock held while the pool writes, so the
+ * reader and the other workers go on. */
+static int write_pack(struct vg_repo *r, struct vg_pack_builder *b, const struct packer *p)
 {
+	struct vg_buf blk;
 	struct vg_bp bp;
 	uint32_t no;
-	int err;
-	if (p->b.n == 0)
+	int err = 0;
+	if (b->n == 0)
 		return 0;
-	if ((err = vg_pack_finish(&p->b, &r->packbuf)) < 0 ||
-	    (err = vg_pool_write(r->pool, p->btype, r->packbuf.p, r->packbuf.len, p->copies, &bp)) < 0 ||
-	    (err = vg_index_add_pack(&r->idx, &bp, &no)) < 0)
-		return err;
-	for (uint32_t i = 0; i < p->b.n; i++) {
-		const struct vg_pack_entry *pe = &p->b.e[i];
-		struct vg_index_entry *e = vg_index_find(&r->idx, &pe->id);
-		if (!e)
-			return VG_ERR(VG_EINVAL, "packed object missing from the index");
-		e->pack = no;
-		e->off = pe->off;
-		e->slen = pe->slen;
-		e->rlen = pe->rlen;
-		e->comp = pe->comp;
-		e->enc = pe->enc;
+	vg_buf_init(&blk, VG_OBJ_MAX);
+	if ((err = vg_pack_finish(b, &blk)) < 0 ||
+	    (err = vg_pool_write(r->pool, p->btype, blk.p, blk.len, p->copies, &bp)) < 0)
+		goto out;
+	pthread_mutex_lock(&r->lock);
+	if (!(err = vg_index_add_pack(&r->idx, &bp, &no))) {
+		for (uint32_t i = 0; i < b->n && !err; i++) {
+			const struct vg_pack_entry *pe = &b->e[i];
+			struct vg_index_entry *e = vg_index_find(&r->idx, &pe->id);
+			if (!e) {
+				err = VG_ERR(VG_EINVAL, "packed object missing from the index");
+				break;
+			}
+			e->pack = no;
+			e->off = pe->off;
+			e->slen = pe->slen;
+			e->rlen = pe->rlen;
+			e->comp = pe->comp;
+			e->enc = pe->enc;
+		}
+		r->counts.packs++;
 	}
-	r->counts.packs++;
-	vg_pack_reset(&p->b);
-	return 0;
+	pthread_mutex_unlock(&r->lock);
+out:
+	vg_buf_release(&blk);
+	return err;
+}
+
+/* Take the packer's objects out (r->plock held); the packer starts anew. */
+static void detach(struct packer *p, struct vg_pack_builder *out)
+{
+	*out = p->b;
+	vg_pack_init(&p->b);
 }
 
 int vg_repo_flush_packs(struct vg_repo *r)
 {
-	int err = flush_one(r, &r->data);
-	return err ? err : flush_one(r, &r->meta);
+	struct vg_pack_builder d, m;
+	pthread_mutex_lock(&r->plock);
+	detach(&r->data, &d);
+	detach(&r->meta, &m);
+	pthread_mutex_unlock(&r->plock);
+	int err = write_pack(r, &d, &r->data);
+	if (!err)
+		err = write_pack(r, &m, &r->meta);
+	vg_pack_release(&d);
+	vg_pack_release(&m);
+	return err;
 }
 
 int vg_repo_pack_object(struct vg_repo *r, struct vg_sealer *s, struct vg_buf *scratch, int otype,
 			const struct vg_id *id, const void *data, size_t len)
 {
+	struct vg_pack_builder full;
+	bool have_full = false;
+	const void *stored;
+	size_t slen;
 	uint8_t comp;
-	vg_buf_reset(scratch);
-	int err = vg_seal(s, data, len, true, scratch, &comp);
+	int err = vg_seal_view(s, data, len, scratch, &stored, &slen, &comp);
 	if (err)
 		return err;
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->plock);
 	struct packer *p = otype == VG_OT_CHUNK ? &r->data : &r->meta;
-	if (p->b.n && (vg_pack_size_with(&p->b, scratch->len) > p->target || p->b.n >= VG_PACK_MAX_OBJECTS))
-		err = flush_one(r, p);
-	if (!err)
-		err = vg_pack_add(&p->b, id, (uint8_t)otype, comp, (uint8_t)s->enc, scratch->p, scratch->len, len);
+	if (p->b.n && (vg_pack_size_with(&p->b, slen) > p->target || p->b.n >= VG_PACK_MAX_OBJECTS)) {
+		detach(p, &full);
+		have_full = true;
+	}
+	err = vg_pack_add(&p->b, id, (uint8_t)otype, comp, (uint8_t)s->enc, stored, slen, len);
+	pthread_mutex_unlock(&r->plock);
 	if (!err) {
+		pthread_mutex_lock(&r->lock);
 		r->counts.new_objects++;
 		r->counts.new_bytes += len;
-		r->counts.stored_bytes += scratch->len;
+		r->counts.stored_bytes += slen;
+		pthread_mutex_unlock(&r->lock);
 	}
-	pthread_mutex_unlock(&r->lock);
+	if (have_full) {
+		int werr = write_pack(r, &full, p);
+		vg_pack_release(&full);
+		if (!err)
+			err = werr;
+	}
 	return err;
 }
 
@@ -221,11 +262,8 @@ static int drain(struct vg_repo *r)
 int vg_repo_flush(struct vg_repo *r)
 {
 	int err = r->nworkers ? drain(r) : 0;
-	if (!err) {
-		pthread_mutex_lock(&r->lock);
+	if (!err)
 		err = vg_repo_flush_packs(r);
-		pthread_mutex_unlock(&r->lock);
-	}
 	return err ? fail_sticky(r, err) : 0;
 }
 
@@ -263,9 +301,12 @@ int vg_repo_put_id(struct vg_repo *r, int otype, const struct vg_id *id, const v
 	if (!err)
 		err = add_fresh(r, id);
 	pthread_mutex_unlock(&r->lock);
+	/* Small objects are sealed right here: queueing them to a worker
+	 * would cost more than compressing them. */
 	if (!err)
-		err = r->nworkers ? enqueue(r, otype, id, data, len)
-				  : vg_repo_pack_object(r, &r->wsealer, &r->wscratch, otype, id, data, len);
+		err = r->nworkers && len >= VG_INLINE_MAX
+			      ? enqueue(r, otype, id, data, len)
+			      : vg_repo_pack_object(r, &r->wsealer, &r->wscratch, otype, id, data, len);
 	if (err)
 		return fail_sticky(r, err);
 	*added = true;

@@ -333,3 +333,37 @@ TEST(symlink_then_directory_does_not_write_through)
 	vg_backup_result_release(&b2);
 	vault_close(&v);
 }
+
+TEST(source_paths_are_made_absolute_without_following_the_last_link)
+{
+	char *abs = NULL, cwd[1024];
+	T_EQ(t_sh("cd %s && mkdir -p real/dir && ln -s real/dir link", t_tmpdir()), 0);
+	T_CHECK(getcwd(cwd, sizeof cwd) != NULL);
+	T_CHECK(chdir(t_tmpdir()) == 0);
+	T_OK(vg_backup_abspath("link/", &abs));
+	T_CHECKF(!strcmp(abs, t_path("link")), "got %s", abs); /* the link itself, not real/dir */
+	free(abs);
+	T_OK(vg_backup_abspath("real/dir/..", &abs));
+	T_CHECKF(!strcmp(abs, t_path("real")), "got %s", abs);
+	free(abs);
+	T_OK(vg_backup_abspath("/", &abs));
+	T_CHECK(!strcmp(abs, "/"));
+	free(abs);
+	T_CHECK(vg_backup_abspath("no/such/parent/x", &abs) < 0);
+	T_CHECK(chdir(cwd) == 0);
+
+	char *names[3];
+	char *one[] = {"/"};
+	T_OK(vg_backup_top_names(one, 1, names));
+	T_CHECK(!strcmp(names[0], ""));
+	free(names[0]);
+	char *two[] = {"/", "/srv"};
+	T_EQ(vg_backup_top_names(two, 2, names), VG_EINVAL);
+	char *same[] = {"/a/x", "/b/x", "/c/x-2"};
+	T_OK(vg_backup_top_names(same, 3, names));
+	T_CHECK(!strcmp(names[0], "x") && !strcmp(names[1], "x-2") && !strcmp(names[2], "x-2-2"));
+	for (int i = 0; i < 3; i++)
+		free(names[i]);
+	char *dup[] = {"/a/x", "/a/x"};
+	T_EQ(vg_backup_top_names(dup, 2, names), VG_EINVAL);
+}

@@ -398,6 +398,9 @@ TEST(sealing_compresses_or_stores_raw)
 	T_EQ(vg_unseal(&s, 7, VG_ENC_NONE, st.p, st.len, sizeof text, &back, "test"), VG_EVERSION);
 	vg_buf_reset(&back);
 	T_EQ(vg_unseal(&s, comp, VG_ENC_REPOKEY, st.p, st.len, sizeof text, &back, "test"), VG_EVERSION);
+	struct vg_buf empty = {0}; /* nothing allocated yet */
+	T_EQ(vg_unseal(&s, VG_COMP_ZSTD, VG_ENC_NONE, st.p, st.len, 0, &empty, "test"), VG_ECORRUPT);
+	vg_buf_release(&empty);
 	uint8_t rnd[4096];
 	t_fill(rnd, sizeof rnd, 5);
 	vg_buf_reset(&st);
