@@ -560,7 +560,7 @@ int vg_btrfs_parse(const struct vg_btrfs_outputs *in, const char *mount,
 	if (b->have_stats)
 		eval_stats(b, out);
 	size_t before_scrub = out->n;
-	if (b->have_scrub)
+	if (in->scrub) /* even unparsable: uncorrectable errors it did name count */
 		eval_scrub(b, &e, out);
 	bool bad = false;
 	for (size_t i = first; i < before_scrub; i++)
