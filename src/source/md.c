@@ -151,8 +151,11 @@ static void progress(struct md *m, const char *s, size_t n)
 				 kinds[i], num);
 		} else if (eq) { /* resync=DELAYED / PENDING */
 			char w[16];
-			size_t wn = strcspn(eq + 1, " \t\n");
-			vg_hl_copy(w, wn + 1 < sizeof w ? wn + 1 : sizeof w, eq + 1, wn);
+			const char *v = eq + 1;
+			size_t wn = 0, left = (size_t)(s + n - v);
+			while (wn < left && v[wn] != ' ' && v[wn] != '\t')
+				wn++;
+			vg_hl_copy(w, wn + 1 < sizeof w ? wn + 1 : sizeof w, v, wn);
 			snprintf(m->progress, sizeof m->progress, "%s %s", kinds[i], w);
 		}
 		return;

@@ -350,27 +350,24 @@ static void eval_pool(const struct zfs_pool *p, const char *fmt, const struct vg
 	eval_tops(p, out);
 	eval_leaves(p, out);
 	eval_errors(p, fmt, out);
-	size_t scan_at = out->n;
-	eval_scan(p, fmt, e, out);
 	bool bad = false;
-	for (size_t i = first; i < scan_at; i++)
+	for (size_t i = first; i < out->n; i++)
 		bad |= out->v[i].level >= VG_HEALTH_WARN;
-	if (bad || p->parse_error[0])
-		return;
-	if (strcmp(p->state, "ONLINE")) {
+	if (!bad && p->have_state && strcmp(p->state, "ONLINE")) {
 		/* Not ONLINE, yet no rule above explained it: never say OK. */
 		vg_hl_add(out, VG_HEALTH_WARN, P, p->name, NULL, "pool %s is %s%s%s%s", p->name,
 			  p->state, p->msgid[0] ? " (" : "", p->msgid, p->msgid[0] ? ")" : "");
-		return;
+	} else if (!bad && !p->parse_error[0]) {
+		size_t leaves = 0;
+		for (size_t i = 1; i < p->nv; i++)
+			leaves += !p->v[i].nchild && !p->v[i].header;
+		struct vg_health_finding *f =
+			vg_hl_add(out, VG_HEALTH_OK, P, p->name, NULL,
+				  "pool %s is %s: %zu devices, no read, write or checksum errors",
+				  p->name, p->state, leaves);
+		vg_hl_fig(out, f, "devices", (int64_t)leaves);
 	}
-	size_t leaves = 0;
-	for (size_t i = 1; i < p->nv; i++)
-		leaves += !p->v[i].nchild && !p->v[i].header;
-	struct vg_health_finding *f =
-		vg_hl_add(out, VG_HEALTH_OK, P, p->name, NULL,
-			  "pool %s is %s: %zu devices, no read, write or checksum errors", p->name,
-			  p->state, leaves);
-	vg_hl_fig(out, f, "devices", (int64_t)leaves);
+	eval_scan(p, fmt, e, out);
 }
 
 void zfs_eval(const struct zfs_status *st, const char *pool, const char *fmt,

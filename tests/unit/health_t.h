@@ -76,6 +76,17 @@ static inline const struct vg_health_finding *has(const struct vg_health_list *l
 	return NULL;
 }
 
+/* Garbage of n bytes for seed: raw bytes, or printable ones (odd seeds),
+ * optionally starting with a plausible prefix. */
+static inline void garbage(char *buf, size_t n, uint64_t seed, const char *prefix)
+{
+	t_fill(buf, n, seed);
+	for (size_t i = 0; (seed & 1) && i < n; i++)
+		buf[i] = (char)(' ' + (unsigned char)buf[i] % 95);
+	if (prefix && seed % 5 == 0)
+		memcpy(buf, prefix, n < strlen(prefix) ? n : strlen(prefix));
+}
+
 /* One row of a table-driven parser test. */
 struct hcase {
 	const char *fixture;

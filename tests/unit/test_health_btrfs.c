@@ -130,10 +130,7 @@ TEST(btrfs_garbage_is_never_ok)
 	char buf[2048];
 	for (uint64_t seed = 1; seed <= 100; seed++) {
 		size_t n = 1 + seed * 53 % sizeof buf;
-		t_fill(buf, n, seed);
-		if (seed & 1)
-			for (size_t i = 0; i < n; i++)
-				buf[i] = (char)(' ' + (unsigned char)buf[i] % 95);
+		garbage(buf, n, seed, "[/dev/sda].write_io_errs 0\n");
 		struct vg_btrfs_outputs in = {buf, buf, buf, buf, n, n, n, n};
 		struct vg_health_list l = {0};
 		T_OK(vg_btrfs_parse(&in, "/mnt", NULL, &l));

@@ -168,12 +168,7 @@ TEST(zpool_garbage_is_never_ok)
 	char buf[4096];
 	for (uint64_t seed = 1; seed <= 200; seed++) {
 		size_t n = 1 + seed * 37 % sizeof buf;
-		t_fill(buf, n, seed);
-		if (seed % 3 == 0) /* printable garbage with a plausible start */
-			for (size_t i = 0; i < n; i++)
-				buf[i] = (char)(' ' + (unsigned char)buf[i] % 95);
-		if (seed % 5 == 0)
-			memcpy(buf, "  pool: x\n", n < 10 ? n : 10);
+		garbage(buf, n, seed, "  pool: x\n");
 		for (int json = 0; json < 2; json++) {
 			struct vg_health_list l = {0};
 			T_OK(json ? vg_zpool_parse_json(buf, n, "x", NULL, &l)
