@@ -121,18 +121,33 @@ static void plan_add(struct run *r, size_t src, enum tkind kind, const char *nam
 	p->t[p->n++] = ti;
 }
 
-/* Disks and md arrays under a block device, added to a source's plan. */
-static void plan_blockdev(struct run *r, size_t src, const char *kname)
+static void uninspectable(struct run *r, struct vg_health_source *s, const char *why, bool allow);
+
+/* Disks and md arrays under a block device, added to a source's plan.
+ * Storage made only of virtual disks is not inspectable from here. */
+static void plan_blockdev(struct run *r, size_t src, const char *kname, struct vg_health_source *s,
+			  bool allow)
 {
-	struct vg_names disks = {0}, mds = {0};
-	vg_blk_walk(r->e.sysroot, kname, &disks, &mds);
+	struct vg_names disks = {0}, mds = {0}, virt = {0};
+	vg_blk_walk(r->e.sysroot, kname, &disks, &mds, &virt);
 	for (size_t i = 0; i < mds.n; i++)
 		plan_add(r, src, T_MD, mds.v[i]);
 	for (size_t i = 0; i < disks.n; i++)
 		plan_add(r, src, T_DISK, disks.v[i]);
-	r->oom |= disks.oom || mds.oom;
+	for (size_t i = 0; i < virt.n; i++) {
+		char why[200];
+		snprintf(why, sizeof why, "%s is a virtual disk: its health is the host's to check",
+			 virt.v[i]);
+		if (!disks.n && !mds.n)
+			uninspectable(r, s, why, allow);
+		else
+			vg_hl_add(&s->findings, VG_HEALTH_INFO, VG_PROBE_MOUNT, s->path, NULL,
+				  "%s of %s: SMART not checked", why, s->path);
+	}
+	r->oom |= disks.oom || mds.oom || virt.oom;
 	vg_names_release(&disks);
 	vg_names_release(&mds);
+	vg_names_release(&virt);
 }
 
 /* ---- jobs ---- */
@@ -314,7 +329,7 @@ static void zfs_finish(struct run *r, struct target *t)
 			const struct zfs_vdev *v = &p->v[k];
 			if (!v->nchild && !v->header && k > 0 &&
 			    vg_blk_from_zfs_name(r->e.sysroot, v->name, kname, sizeof kname))
-				vg_blk_walk(r->e.sysroot, kname, &t->disks, &t->mds);
+				vg_blk_walk(r->e.sysroot, kname, &t->disks, &t->mds, NULL);
 		}
 	}
 	t->list.oom |= st.oom || t->disks.oom || t->mds.oom;
@@ -374,7 +389,7 @@ static void btrfs_finish(struct run *r, struct target *t)
 	for (size_t i = 0; i < devs.n; i++) {
 		char k[64];
 		if (vg_blk_from_path(r->e.sysroot, devs.v[i], k, sizeof k))
-			vg_blk_walk(r->e.sysroot, k, &t->disks, &t->mds);
+			vg_blk_walk(r->e.sysroot, k, &t->disks, &t->mds, NULL);
 	}
 	t->list.oom |= devs.oom || t->disks.oom || t->mds.oom;
 	vg_names_release(&devs);
@@ -474,8 +489,10 @@ static void uninspectable(struct run *r, struct vg_health_source *s, const char 
 	vg_hl_figs(&s->findings, f, "inspectable", "no");
 }
 
-static void map_hint(struct run *r, size_t i, const struct vg_health_hint *h)
+static void map_hint(struct run *r, size_t i, struct vg_health_source *s,
+		     const struct vg_health_hint *h)
 {
+	bool allow = h->allow_uninspectable;
 	if (h->zfs_pool)
 		plan_add(r, i, T_ZFS, h->zfs_pool);
 	if (h->btrfs_mount)
@@ -483,12 +500,12 @@ static void map_hint(struct run *r, size_t i, const struct vg_health_hint *h)
 	if (h->md_device) {
 		const char *md = strncmp(h->md_device, "/dev/", 5) ? h->md_device : h->md_device + 5;
 		plan_add(r, i, T_MD, md);
-		plan_blockdev(r, i, md);
+		plan_blockdev(r, i, md, s, allow);
 	}
 	for (const char *const *d = h->disks; d && *d; d++) {
 		char k[64];
 		if (vg_blk_from_path(r->e.sysroot, *d, k, sizeof k))
-			plan_blockdev(r, i, k);
+			plan_blockdev(r, i, k, s, allow);
 		else
 			plan_add(r, i, T_DISK, strncmp(*d, "/dev/", 5) ? *d : *d + 5);
 	}
@@ -504,7 +521,7 @@ static void map_source(struct run *r, size_t i, struct vg_health_source *s,
 {
 	char path[PATH_MAX];
 	if (hint_set(hint)) {
-		map_hint(r, i, hint);
+		map_hint(r, i, s, hint);
 		s->storage = strdup("named in the config");
 		return;
 	}
@@ -535,17 +552,17 @@ static void map_source(struct run *r, size_t i, struct vg_health_source *s,
 		if (vg_blk_from_path(r->e.sysroot, m->source, k, sizeof k) &&
 		    vg_btrfs_members(r->e.sysroot, k, &members)) {
 			for (size_t d = 0; d < members.n; d++)
-				plan_blockdev(r, i, members.v[d]);
+				plan_blockdev(r, i, members.v[d], s, allow);
 		} else if (vg_blk_from_path(r->e.sysroot, m->source, k, sizeof k)) {
-			plan_blockdev(r, i, k);
+			plan_blockdev(r, i, k, s, allow);
 		}
 		vg_names_release(&members);
 		s->storage = vg_hl_strf("btrfs on %s mounted at %s", m->source, m->mnt);
 	} else if (in_list(m->fstype, block_fs)) {
 		if ((m->maj && vg_blk_from_majmin(r->e.sysroot, m->maj, m->min, k, sizeof k)) ||
 		    vg_blk_from_path(r->e.sysroot, m->source, k, sizeof k)) {
-			plan_blockdev(r, i, k);
 			s->storage = vg_hl_strf("%s on %s", m->fstype, m->source);
+			plan_blockdev(r, i, k, s, allow);
 		} else {
 			char why[300];
 			snprintf(why, sizeof why, "%s on %s, a device not visible in /sys", m->fstype,

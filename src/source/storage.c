@@ -347,9 +347,11 @@ static bool parent_disk(const char *sysroot, const char *kname, char *out, size_
 	return l && is_block(sysroot, out);
 }
 
+/* Disks whose health is not theirs to report: virtual (virtio, Xen),
+ * memory, loop and network block devices, optical drives, zvols. */
 static bool virtual_disk(const char *k)
 {
-	static const char *const pre[] = {"loop", "ram", "zram", "nbd", "dm-", "md", "sr", "zd"};
+	static const char *const pre[] = {"loop", "ram", "zram", "nbd", "vd", "xvd", "sr", "zd"};
 	for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
 		if (!strncmp(k, pre[i], strlen(pre[i])))
 			return true;
@@ -357,7 +359,7 @@ static bool virtual_disk(const char *k)
 }
 
 static void walk(const char *sysroot, const char *kname, struct vg_names *disks,
-		 struct vg_names *mds, int depth)
+		 struct vg_names *mds, struct vg_names *virt, int depth)
 {
 	if (depth > WALK_DEPTH || !is_block(sysroot, kname))
 		return;
@@ -375,7 +377,7 @@ static void walk(const char *sysroot, const char *kname, struct vg_names *disks,
 			if (e->d_name[0] == '.' || !kname_ok(e->d_name))
 				continue;
 			nslaves++;
-			walk(sysroot, e->d_name, disks, mds, depth + 1);
+			walk(sysroot, e->d_name, disks, mds, virt, depth + 1);
 		}
 		closedir(d);
 	}
@@ -385,17 +387,19 @@ static void walk(const char *sysroot, const char *kname, struct vg_names *disks,
 	char parent[64];
 	if (exists(sysroot, rel, NULL)) {
 		if (parent_disk(sysroot, kname, parent, sizeof parent))
-			walk(sysroot, parent, disks, mds, depth + 1);
+			walk(sysroot, parent, disks, mds, virt, depth + 1);
 		return;
 	}
 	if (!virtual_disk(kname))
 		vg_names_add(disks, kname);
+	else if (virt)
+		vg_names_add(virt, kname);
 }
 
 void vg_blk_walk(const char *sysroot, const char *kname, struct vg_names *disks,
-		 struct vg_names *mds)
+		 struct vg_names *mds, struct vg_names *virt)
 {
-	walk(sysroot, kname, disks, mds, 0);
+	walk(sysroot, kname, disks, mds, virt, 0);
 }
 
 struct btrfs_find {

@@ -54,9 +54,10 @@ bool vg_blk_from_majmin(const char *sysroot, unsigned maj, unsigned min, char *o
 bool vg_blk_from_zfs_name(const char *sysroot, const char *name, char *out, size_t cap);
 
 /* Walk a block device down to what it is built on: md arrays go to mds,
- * whole physical disks to disks. */
+ * whole physical disks to disks, virtual ones (virtio, Xen, loop, ram,
+ * nbd, zvol) to virt (may be NULL). */
 void vg_blk_walk(const char *sysroot, const char *kname, struct vg_names *disks,
-		 struct vg_names *mds);
+		 struct vg_names *mds, struct vg_names *virt);
 
 /* Kernel names of the members of the btrfs filesystem that has kname as
  * one of its devices (/sys/fs/btrfs/<fsid>/devices/); false if not found. */

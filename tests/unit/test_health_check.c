@@ -25,7 +25,8 @@ static const char mountinfo[] =
 	"34 22 8:33 / /data rw,relatime shared:6 - xfs /dev/sdc1 rw\n"
 	"35 22 0:60 / /scratch rw,relatime shared:7 - tmpfs tmpfs rw\n"
 	"36 22 253:0 / /lvm rw,relatime shared:8 - ext4 /dev/mapper/vg-root rw\n"
-	"37 22 0:61 / /my\\040files rw,relatime shared:9 - xfs /dev/sdc1 rw\n";
+	"37 22 0:61 / /my\\040files rw,relatime shared:9 - xfs /dev/sdc1 rw\n"
+	"38 22 254:0 / /vm rw,relatime shared:10 - ext4 /dev/vda rw\n";
 
 static const char mdstat[] = "Personalities : [raid1]\n"
 			     "md0 : active raid1 sdb1[1] sda1[0]\n"
@@ -62,7 +63,7 @@ static void machine(void)
 	put("root/sys/block/md0/md/mismatch_cnt", "0\n");
 	put("root/sys/block/md0/md/level", "raid1\n");
 	const char *blocks[] = {"md0/md", "md0/slaves/sda1", "md0/slaves/sdb1", "sda", "sdb", "sdc",
-				"sdd", "sde", "sdf", "dm-0/slaves/sde2", "sda1", "sdb1", "sdc1", "sde2"};
+				"sdd", "sde", "sdf", "vda", "dm-0/slaves/sde2", "sda1", "sdb1", "sdc1", "sde2"};
 	for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++)
 		dir(t_path("root/sys/class/block/%s", blocks[i]) + strlen(t_tmpdir()) + 1);
 	put("root/sys/class/block/sda1/partition", "1\n");
@@ -74,6 +75,7 @@ static void machine(void)
 	link_("../../devices/pci0000:00/0000:00:17.0/ata3/host2/target2:0:0/2:0:0:0/block/sdc/sdc1",
 	      "root/sys/dev/block/8:33");
 	link_("../../devices/virtual/block/dm-0", "root/sys/dev/block/253:0");
+	link_("../../devices/pci0000:00/0000:00:04.0/virtio2/block/vda", "root/sys/dev/block/254:0");
 	dir("root/sys/fs/btrfs/76fac721-2294-4f89-a1af-620cde7a1980/devices/sdd");
 	dir("root/sys/fs/btrfs/76fac721-2294-4f89-a1af-620cde7a1980/devices/sdf");
 	/* the pool's leaf devices, as udev names them */
@@ -186,11 +188,14 @@ TEST(each_path_gets_the_probes_of_its_storage)
 TEST(uninspectable_storage_warns_unless_allowed)
 {
 	machine();
-	const char *paths[] = {"/scratch/a", "/", NULL};
+	const char *paths[] = {"/scratch/a", "/", "/vm", NULL};
 	struct vg_health_opts o = {0};
 	struct vg_health_report r;
 	T_OK(check(paths, &o, &r));
 	T_EQ(r.verdict, VG_HEALTH_WARN);
+	T_CHECK(has(&r.sources[2].findings, VG_HEALTH_WARN,
+		    "(vda is a virtual disk: its health is the host's to check)"));
+	T_EQ(calls("smartctl"), 0);
 	T_CHECK(has(&r.sources[0].findings, VG_HEALTH_WARN,
 		    "/scratch/a is on storage vigil cannot inspect (tmpfs from tmpfs)"));
 	T_CHECK(has(&r.sources[1].findings, VG_HEALTH_WARN, "(overlay from overlay)"));
@@ -200,7 +205,7 @@ TEST(uninspectable_storage_warns_unless_allowed)
 	T_EQ(r.verdict, VG_HEALTH_INFO);
 	vg_health_report_release(&r);
 	/* per path, from the config: only that one */
-	struct vg_health_hint hints[2] = {{.allow_uninspectable = true}, {0}};
+	struct vg_health_hint hints[3] = {{.allow_uninspectable = true}, {0}, {0}};
 	struct vg_health_opts o2 = {.hints = hints};
 	T_OK(check(paths, &o2, &r));
 	T_EQ(r.sources[0].verdict, VG_HEALTH_INFO);
