@@ -1,5 +1,5 @@
 /*
- * btrfs.c - one btrfs filesystem from four tool outputs (FORMATS.md 3):
+ * btrfs.c - one btrfs filesystem from four tool outputs (btrfs-progs cmds/):
  *   btrfs device stats MNT      "[/dev/sda].corruption_errs 1014"
  *   btrfs filesystem show MNT   devid lines, "*** Some devices missing",
  *                               "... path <missing disk> MISSING"

@@ -412,7 +412,7 @@ static void smart_jobs(struct target *t)
 static void smart_finish(struct run *r, struct target *t)
 {
 	struct job *j = &t->jobs[0];
-	/* smartctl's exit status is a bit mask (FORMATS.md 4); its JSON says
+	/* smartctl's exit status is a bit mask (smartctl(8)); its JSON says
 	 * more than the status, so any JSON output is parsed. */
 	if (!job_ok(j, &t->list, VG_PROBE_SMART, t->name, r->e.timeout_ms, true))
 		return;

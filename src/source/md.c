@@ -1,5 +1,5 @@
 /*
- * md.c - Linux md RAID: /proc/mdstat and /sys/block/<md>/md/ (FORMATS.md 5).
+ * md.c - Linux md RAID: /proc/mdstat and /sys/block/<md>/md/ (md(4)).
  *
  * /proc/mdstat, per array:
  *   md6 : active raid1 sdb2[2](F) sdc[1](S) sda2[0]

@@ -5,9 +5,9 @@
  * allocation every add is a no-op and the owner returns VG_ENOMEM once at
  * the end (vg_hl_status()), which keeps the parsers free of error plumbing.
  * Adders return the new finding, valid until the next add, or NULL (OOM);
- * the fig/append helpers accept NULL.
+ * the fig/append functions accept NULL.
  *
- * Text helpers work on (buffer, length) pairs that need not be
+ * Text routines work on (buffer, length) pairs that need not be
  * NUL-terminated: tool output is outside input.
  */
 #ifndef VG_SOURCE_PROBE_H

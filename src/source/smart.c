@@ -1,5 +1,5 @@
 /*
- * smart.c - `smartctl --json -i -H -A /dev/X` -> findings (FORMATS.md 4).
+ * smart.c - `smartctl --json -i -H -A /dev/X` -> findings (smartctl(8)).
  *
  * Keys on attribute ids, not names (drive databases rename them):
  *   5 reallocated sectors, 187 reported uncorrectable, 197 pending sectors,

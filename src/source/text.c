@@ -1,7 +1,7 @@
 /*
- * text.c - bounded text helpers for the tool-output parsers (probe.h).
+ * text.c - bounded text routines for the tool-output parsers (probe.h).
  *
- * Every helper takes (pointer, length): tool output is outside input and
+ * Every routine takes (pointer, length): tool output is outside input and
  * is never assumed to be NUL-terminated, short, printable or well formed.
  */
 #include <ctype.h>

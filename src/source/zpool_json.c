@@ -2,7 +2,7 @@
  * zpool_json.c - parse `zpool status -j` (OpenZFS 2.3+) into the model of
  * zfs.h.
  *
- * Two shapes are accepted (FORMATS.md 1.4):
+ * Two shapes are accepted (openzfs cmd/zpool/zpool_main.c, zpool-status(8)):
  *  - the shipped code (status_callback_json): "pool_guid", vdev states from
  *    vdev_state_str[] (ONLINE, DEGRADED, FAULTED, OFFLINE, REMOVED,
  *    CANT_OPEN, ...), "status"/"action"/"msgid" only when there is a

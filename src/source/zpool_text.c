@@ -1,8 +1,8 @@
 /*
  * zpool_text.c - parse the text of `zpool status [-v] [-p]` into the model
- * of zfs.h, and the pool model's shared helpers.
+ * of zfs.h, and the pool model's shared functions.
  *
- * The layout is the one cmd/zpool/zpool_main.c prints (FORMATS.md 1.1):
+ * The layout is the one openzfs cmd/zpool/zpool_main.c prints:
  * "  pool:", " state:", "status:", "action:", "   see:", "  scan:" (legacy
  * " scrub:"), "config:" with a NAME/STATE/READ/WRITE/CKSUM table whose
  * rows are indented two columns per level (TABs or spaces: docs and blog
@@ -106,7 +106,7 @@ static const char *find(const char *s, size_t n, const char *needle)
 }
 
 /* "scrub repaired 0B in 06:58:02 with 0 errors on Sun Nov 12 07:22:03 2023" and
- * the other scan: variants of FORMATS.md 1.2. */
+ * the other scan: variants of print_scan_scrub_resilver_status(). */
 static void parse_scan(struct zfs_pool *p, const char *s, size_t n)
 {
 	vg_hl_copy(p->scan_line, sizeof p->scan_line, s, n);

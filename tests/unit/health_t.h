@@ -1,5 +1,5 @@
 /*
- * health_t.h - helpers shared by the health-gate unit tests: fixture
+ * health_t.h - functions shared by the health-gate unit tests: fixture
  * loading, "now" as a UTC date, and table checks of findings.
  *
  * Every health test runs with TZ=UTC so the ctime() dates inside fixtures
