@@ -224,6 +224,15 @@ int vg_mdstat_parse(const char *buf, size_t len, const char *md, const struct vg
 	return vg_hl_status(out);
 }
 
+/* Did /proc/mdstat already report this about the array? */
+static bool said(const struct vg_health_list *l, const char *md, const char *what)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].subject, md) && strstr(l->v[i].message, what))
+			return true;
+	return false;
+}
+
 static void sysfs_attrs(const char *sysroot, const char *md, struct vg_health_list *out)
 {
 	char rel[256], v[64], level[32] = "";
@@ -233,6 +242,20 @@ static void sysfs_attrs(const char *sysroot, const char *md, struct vg_health_li
 	if (vg_sys_read(sysroot, rel, v, sizeof v) > 0 && !strcmp(v, "broken"))
 		vg_hl_add(out, VG_HEALTH_CRIT, P, md, "reconnect the missing member; mdadm --detail",
 			  "md array %s is broken: a member of a raid0/linear array is missing", md);
+	/* /proc/mdstat said it first; sysfs catches what it could not. */
+	uint64_t deg = 0;
+	snprintf(rel, sizeof rel, "/sys/block/%s/md/degraded", md);
+	if (vg_sys_read(sysroot, rel, v, sizeof v) > 0 && vg_hl_u64(v, strlen(v), &deg) && deg &&
+	    !said(out, md, " is degraded") && !said(out, md, " is inactive"))
+		vg_hl_fig(out,
+			  vg_hl_add(out, VG_HEALTH_WARN, P, md, "mdadm --detail /dev/md*",
+				    "md array %s has %llu degraded device%s (sysfs)", md,
+				    (unsigned long long)deg, deg == 1 ? "" : "s"),
+			  "degraded", (int64_t)deg);
+	snprintf(rel, sizeof rel, "/sys/block/%s/md/sync_action", md);
+	if (vg_sys_read(sysroot, rel, v, sizeof v) > 0 && strcmp(v, "idle") &&
+	    !said(out, md, " in progress") && !said(out, md, "resync "))
+		vg_hl_add(out, VG_HEALTH_INFO, P, md, NULL, "md array %s: %s in progress (sysfs)", md, v);
 	snprintf(rel, sizeof rel, "/sys/block/%s/md/mismatch_cnt", md);
 	uint64_t mm = 0;
 	if (vg_sys_read(sysroot, rel, v, sizeof v) <= 0 || !vg_hl_u64(v, strlen(v), &mm))

@@ -66,7 +66,8 @@ TEST(md_sysfs_mismatch_and_broken)
 	size_t len;
 	char *md = fixture("mdstat-composite-node_exporter.txt", &len);
 	T_CHECK(md);
-	t_write_file(t_path("proc/mdstat"), md, len);
+	t_sh("mkdir -p '%s'", t_path("proc"));
+	T_EQ(t_write_file(t_path("proc/mdstat"), md, len), 0);
 	free(md);
 	write_file("sys/block/md127/md/mismatch_cnt", "128\n");
 	write_file("sys/block/md127/md/level", "raid1\n");
@@ -81,11 +82,25 @@ TEST(md_sysfs_mismatch_and_broken)
 	if (!f)
 		dump(&l);
 	T_CHECK(f && strstr(f->message, "raid1/raid10"));
+	T_CHECK(!has(&l, -1, "cannot read"));
 	T_EQ(l.nc, 1);
 	T_EQ(l.c[0].value, 128);
 	vg_health_list_release(&l);
 	vg_md_check(t_tmpdir(), "md3", &e, &l);
 	T_CHECK(has(&l, VG_HEALTH_CRIT, "md array md3 is broken"));
+	vg_health_list_release(&l);
+	/* sysfs alone knows: degraded count and a check running */
+	write_file("sys/block/md127/md/degraded", "1\n");
+	write_file("sys/block/md127/md/sync_action", "check\n");
+	vg_md_check(t_tmpdir(), "md127", &e, &l);
+	T_CHECK(has(&l, VG_HEALTH_WARN, "md array md127 has 1 degraded device (sysfs)"));
+	T_CHECK(has(&l, VG_HEALTH_INFO, "md array md127: check in progress (sysfs)"));
+	vg_health_list_release(&l);
+	/* ... but not twice when /proc/mdstat already said it */
+	write_file("sys/block/md6/md/degraded", "1\n");
+	write_file("sys/block/md6/md/sync_action", "recover\n");
+	vg_md_check(t_tmpdir(), "md6", &e, &l);
+	T_CHECK(!has(&l, -1, "(sysfs)"));
 	vg_health_list_release(&l);
 	/* no /proc/mdstat at all: said, never OK */
 	vg_md_check("/nonexistent-root", "md0", &e, &l);
