@@ -210,6 +210,11 @@ json_t *msg_to_json(const struct msg *m)
 			      msg_headline(m, hl, sizeof hl), "body", m->body, "figures", figs,
 			      "time", msg_iso_time(m->time, t, sizeof t), "epoch", (json_int_t)m->time,
 			      "first_seen", (json_int_t)m->first_seen);
+	struct vg_buf text;
+	vg_buf_init(&text, 1u << 20);
+	if (j && !msg_text(m, &text))
+		json_object_set_new(j, "text", json_string((const char *)text.p));
+	vg_buf_release(&text);
 	if (j && m->state == MSG_ESCALATED)
 		json_object_set_new(j, "previous_level",
 				    json_string(vg_alert_level_name(m->prev_level)));
@@ -219,7 +224,7 @@ json_t *msg_to_json(const struct msg *m)
 static int get_str(const json_t *j, const char *name, bool optional, char **out)
 {
 	const json_t *v = json_object_get(j, name);
-	if (!v && optional)
+	if ((!v || json_is_null(v)) && optional)
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) > MAX_FIELD)
 		return VG_ERR(VG_ECORRUPT, "spooled alert: field '%s' missing or not a short string",
