@@ -12,6 +12,7 @@
 #define VG_ALERT_ALERT_INT_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -164,6 +165,16 @@ long long ctx_left_ms(const struct vg_alert_ctx *ctx);
 void ctx_report(struct vg_alert_ctx *ctx, const struct channel *ch, const char *what,
 		const char *headline, enum vg_alert_outcome o, const char *err, long long ms);
 long long mono_ms(void);
+/* SIGPIPE blocked for this thread around a write that may hit a closed
+ * pipe or socket (a command that does not read its stdin, a server that
+ * hangs up): the write fails with EPIPE instead of killing the process.
+ * A SIGPIPE raised meanwhile is consumed before the mask is restored. */
+struct sigpipe_guard {
+	sigset_t old;
+	bool was_pending;
+};
+void sigpipe_block(struct sigpipe_guard *g);
+void sigpipe_restore(struct sigpipe_guard *g);
 void random_hex(char *out, size_t nbytes); /* out gets 2*nbytes hex + NUL */
 
 /* ---- files (state.c) ---- */

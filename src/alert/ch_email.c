@@ -176,7 +176,10 @@ static int via_sendmail(struct channel *ch, const struct msg *m, long long timeo
 				 .timeout_ms = (int)(limit > 0 ? limit : 1),
 				 .max_out = 64 << 10};
 	struct vg_proc_result r;
+	struct sigpipe_guard g;
+	sigpipe_block(&g);
 	int ret = vg_proc_run(&o, &r);
+	sigpipe_restore(&g);
 	if (ret) {
 		snprintf(err, errlen, "cannot run '%s': %s", prog, vg_errmsg());
 	} else if (r.timed_out) {
@@ -250,7 +253,11 @@ static int via_smtp(struct channel *ch, const struct msg *m, long long timeout_m
 		curl_easy_setopt(c, CURLOPT_USERNAME, ch->user);
 	if (ch_opt(ch, "password", &pw) == 0)
 		curl_easy_setopt(c, CURLOPT_PASSWORD, pw);
-	ret = curl_outcome(curl_easy_perform(c), origin, total, ebuf, err, errlen);
+	struct sigpipe_guard g;
+	sigpipe_block(&g);
+	CURLcode rc = curl_easy_perform(c);
+	sigpipe_restore(&g);
+	ret = curl_outcome(rc, origin, total, ebuf, err, errlen);
 out:
 	curl_slist_free_all(rcpt);
 	if (c)

@@ -118,7 +118,10 @@ static int send_exec(struct vg_alert_ctx *ctx, struct channel *ch, const struct 
 		.max_out = 64 << 10,
 	};
 	struct vg_proc_result r;
+	struct sigpipe_guard g;
+	sigpipe_block(&g);
 	ret = vg_proc_run(&o, &r);
+	sigpipe_restore(&g);
 	if (ret) {
 		snprintf(err, errlen, "cannot run the command: %s", vg_errmsg());
 	} else if (r.timed_out) {

@@ -72,8 +72,11 @@ int vg_hc_ping(struct vg_alert_ctx *ctx, struct channel *ch, enum hc_signal sig,
 	/* The tail of a log says the most: keep the end if it is long. */
 	const char *b = body ? body : "";
 	size_t bl = strlen(b);
-	if (bl > BODY_MAX)
+	if (bl > BODY_MAX) {
 		b += bl - BODY_MAX;
+		while ((*b & 0xc0) == 0x80) /* start on a whole UTF-8 character */
+			b++;
+	}
 	vg_config_redact(ctx->cfg, b, red, sizeof red);
 	struct http_req req = {
 		.url = url,

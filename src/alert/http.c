@@ -156,7 +156,10 @@ int http_send(struct channel *ch, const struct http_req *req, long long timeout_
 		if (strcmp(method, "POST"))
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	}
+	struct sigpipe_guard g;
+	sigpipe_block(&g);
 	CURLcode rc = curl_easy_perform(c);
+	sigpipe_restore(&g);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	if ((ret = curl_outcome(rc, origin, total, ebuf, err, errlen)) == 0 &&
 	    (resp->status < 200 || resp->status > 299)) {
