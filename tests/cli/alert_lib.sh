@@ -16,7 +16,7 @@ _sink_wait() { # dir
 start_sink() {
 	local d="$T/$1"; mkdir -p "$d"; rm -f "$d/port"
 	echo "${2:-ok}" > "$d/mode"
-	python3 "$ROOT/tests/lib/http_sink.py" --dir "$d" --lifetime 150 ${3:+--port $3} &
+	python3 "$ROOT/tests/lib/http_sink.py" --dir "$d" --lifetime 150 ${3:+--port $3} >"$d/log" 2>&1 &
 	_SINK_PIDS="$_SINK_PIDS $!"
 	_sink_wait "$d"
 	eval "${1}_PORT=$(cat "$d/port")"
@@ -28,7 +28,7 @@ refused_port() {
 }
 start_smtp() {
 	local d="$T/$1"; mkdir -p "$d"; rm -f "$d/port"
-	python3 "$ROOT/tests/lib/smtp_sink.py" --dir "$d" --lifetime 150 &
+	python3 "$ROOT/tests/lib/smtp_sink.py" --dir "$d" --lifetime 150 >"$d/log" 2>&1 &
 	_SINK_PIDS="$_SINK_PIDS $!"
 	_sink_wait "$d"
 	eval "${1}_PORT=$(cat "$d/port")"

@@ -57,11 +57,13 @@ eq remind-off "$(q "$R" 'len(r)')" 5
 
 # Concurrent senders of one new condition: exactly one alert
 : > "$R"
+pids=""
 for i in 1 2 3 4 5; do
 	VIGIL_NOW=$T0 "$VG" alert send --config "$CONF" --level warning --kind checksum-errors \
 		--title "sdc: checksum errors" --key zed:tank:sdc >> "$T/all-output" 2>&1 &
+	pids="$pids $!"
 done
-wait
+wait $pids  # not the receiver, which runs in the background too
 eq concurrent-one-alert "$(q "$R" 'len(r)')" 1
 
 # A damaged state file: a warning, and ongoing conditions alert once more

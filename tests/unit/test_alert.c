@@ -20,9 +20,9 @@
 static int start_sink(const char *dir)
 {
 	const char *root = getenv("VG_ROOT") ? getenv("VG_ROOT") : ".";
-	if (t_sh("mkdir -p %s && python3 %s/tests/lib/http_sink.py --dir %s --lifetime 30 "
-		 ">/dev/null 2>&1 &",
-		 dir, root, dir))
+	if (t_sh("mkdir -p %s && { python3 %s/tests/lib/http_sink.py --dir %s --lifetime 30 "
+		 ">/dev/null 2>&1 & echo $! > %s/pid; }",
+		 dir, root, dir, dir))
 		return -1;
 	char p[600];
 	snprintf(p, sizeof p, "%s/port", dir);
@@ -40,6 +40,11 @@ static int start_sink(const char *dir)
 		nanosleep(&ts, NULL);
 	}
 	return -1;
+}
+
+static void stop_sink(const char *dir)
+{
+	t_sh("kill $(cat %s/pid) 2>/dev/null", dir);
 }
 
 /* The requests the sink recorded (a JSON array, new reference). */
@@ -129,6 +134,7 @@ TEST(deadman_pings_start_success_status_fail)
 		T_CHECK(!strcmp(field(r, i, "method"), "POST"));
 	json_decref(r);
 	vg_config_free(cfg);
+	stop_sink(dir);
 }
 
 TEST(failed_ping_is_reported_not_spooled)
