@@ -330,6 +330,11 @@ int vg_alert_open(struct vg_config *cfg, const struct vg_alert_opts *opts,
 	*out = ctx;
 	if (!(opts && opts->no_flush) && (err = vg_alert_flush(ctx)))
 		ctx_warn(ctx, "retrying the alert spool: %s", vg_errmsg());
+	/* A channel whose backlog still fails is down: this run queues to it
+	 * without more tries, so an outage of hours costs each run one
+	 * attempt per channel, not its whole budget. */
+	for (size_t i = 0; i < ctx->nch; i++)
+		ctx->ch[i].down = ctx->ch[i].failed;
 	return 0;
 }
 
@@ -427,20 +432,23 @@ int vg_alert_finish(struct vg_alert_ctx *ctx)
 	size_t left = 0;
 	int err = spool_scan(ctx, &left);
 	/* Messages that failed in this run get a few more tries with backoff
-	 * (1 s, 2 s, 4 s), within the budget.  Older spool entries already had
-	 * their try of this run when the context opened: an outage of hours
-	 * costs each run one attempt per channel, not its whole budget. */
+	 * (1 s, 2 s, 4 s), within the budget, on channels that were not
+	 * already down when the run started. */
 	long long backoff = 1000;
 	for (int round = 0; !err && left > 0 && ctx->spooled_now && round < RETRY_ROUNDS; round++) {
-		long long nap = backoff < ctx_left_ms(ctx) ? backoff : ctx_left_ms(ctx);
-		if (nap < backoff)
-			break; /* no time for a sleep and an attempt */
+		bool retryable = false;
+		for (size_t i = 0; i < ctx->nch; i++)
+			retryable |= ctx->ch[i].backlog && !ctx->ch[i].down;
+		long long nap = ctx_left_ms(ctx) - 200;
+		nap = backoff < nap ? backoff : nap;
+		if (!retryable || nap < 200)
+			break;
 		struct timespec ts = {nap / 1000, (nap % 1000) * 1000000};
 		nanosleep(&ts, NULL);
 		ctx->spent_ms += nap;
 		backoff *= 2;
 		for (size_t i = 0; i < ctx->nch; i++)
-			ctx->ch[i].failed = false;
+			ctx->ch[i].failed = ctx->ch[i].down;
 		err = spool_pass(ctx, &left);
 	}
 	ctx->spooled = left;

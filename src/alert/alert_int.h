@@ -63,6 +63,7 @@ struct channel {
 	void *priv;
 	bool failed;  /* failed in this run (or this retry round): no more attempts */
 	bool backlog; /* has spooled messages: new ones queue behind them */
+	bool down;    /* its backlog failed again when this run started: no retry rounds */
 };
 
 #define MAX_CHANNELS 64
@@ -98,6 +99,13 @@ extern const struct channel_ops vg_ch_exec, vg_ch_webhook, vg_ch_ntfy, vg_ch_got
 enum hc_signal { HC_START, HC_SUCCESS, HC_FAIL, HC_EXIT, HC_LOG };
 int vg_hc_ping(struct vg_alert_ctx *ctx, struct channel *ch, enum hc_signal sig, int status,
 	       const char *body, long long timeout_ms, char *err, size_t errlen);
+
+/* Runs argv (ch_exec.c) with input on stdin within the channel's request
+ * timeout and timeout_ms; 0 on exit status 0, else err says what happened
+ * ("<what> exited with status 3: <first line of stderr>"). */
+int run_command(struct channel *ch, const char *const *argv, const char *const *env,
+		const void *input, size_t len, long long timeout_ms, const char *what, char *err,
+		size_t errlen);
 
 /* ---- messages (msg.c) ---- */
 void msg_release(struct msg *m);

@@ -27,7 +27,6 @@
 #include "alert/alert_int.h"
 #include "base/err.h"
 #include "config/config.h"
-#include "os/proc.h"
 
 static const char *const keys[] = {"to", "from", "sendmail", "password", "tls", NULL};
 static const char *const tls_names[] = {"off", "try", "required", NULL};
@@ -169,31 +168,9 @@ static int via_sendmail(struct channel *ch, const struct msg *m, long long timeo
 	for (size_t i = 0; i < e->nrcpt; i++)
 		argv[3 + i] = e->rcpt[i];
 	argv[3 + e->nrcpt] = NULL;
-	long long limit = ch->request_ms < timeout_ms ? ch->request_ms : timeout_ms;
-	struct vg_proc_opts o = {.argv = argv,
-				 .stdin_data = mail.p,
-				 .stdin_len = mail.len,
-				 .timeout_ms = (int)(limit > 0 ? limit : 1),
-				 .max_out = 64 << 10};
-	struct vg_proc_result r;
-	struct sigpipe_guard g;
-	sigpipe_block(&g);
-	int ret = vg_proc_run(&o, &r);
-	sigpipe_restore(&g);
-	if (ret) {
-		snprintf(err, errlen, "cannot run '%s': %s", prog, vg_errmsg());
-	} else if (r.timed_out) {
-		snprintf(err, errlen, "'%s' did not finish within %.1f s", prog, (double)limit / 1000);
-		ret = VG_ETIMEDOUT;
-	} else if (r.status) {
-		char first[300];
-		snprintf(first, sizeof first, "%s", r.err[0] ? r.err : r.out);
-		first[strcspn(first, "\n")] = 0;
-		snprintf(err, errlen, "'%s' exited with status %d%s%s", prog, r.status,
-			 first[0] ? ": " : "", first);
-		ret = VG_EEXTERNAL;
-	}
-	vg_proc_result_release(&r);
+	char what[300];
+	snprintf(what, sizeof what, "'%.290s'", prog);
+	int ret = run_command(ch, argv, NULL, mail.p, mail.len, timeout_ms, what, err, errlen);
 	vg_buf_release(&mail);
 	return ret;
 }

@@ -88,6 +88,42 @@ static int build_env(const struct channel *ch, const struct msg *m, char **env, 
 	return err;
 }
 
+int run_command(struct channel *ch, const char *const *argv, const char *const *env,
+		const void *input, size_t len, long long timeout_ms, const char *what, char *err,
+		size_t errlen)
+{
+	long long limit = ch->request_ms < timeout_ms ? ch->request_ms : timeout_ms;
+	struct vg_proc_opts o = {
+		.argv = argv,
+		.env = env,
+		.stdin_data = input,
+		.stdin_len = len,
+		.timeout_ms = (int)(limit > 0 ? limit : 1),
+		.max_out = 64 << 10,
+	};
+	struct vg_proc_result r;
+	struct sigpipe_guard g;
+	sigpipe_block(&g);
+	int ret = vg_proc_run(&o, &r);
+	sigpipe_restore(&g);
+	if (ret) {
+		snprintf(err, errlen, "cannot run %s: %s", what, vg_errmsg());
+	} else if (r.timed_out) {
+		snprintf(err, errlen, "%s did not finish within %.1f s and was stopped", what,
+			 (double)limit / 1000);
+		ret = VG_ETIMEDOUT;
+	} else if (r.status != 0) {
+		char first[300];
+		snprintf(first, sizeof first, "%.299s", r.err[0] ? r.err : r.out);
+		first[strcspn(first, "\n")] = 0;
+		snprintf(err, errlen, "%s exited with status %d%s%s", what, r.status,
+			 first[0] ? ": " : "", first);
+		ret = VG_EEXTERNAL;
+	}
+	vg_proc_result_release(&r);
+	return ret;
+}
+
 static int send_exec(struct vg_alert_ctx *ctx, struct channel *ch, const struct msg *m,
 		     long long timeout_ms, char *err, size_t errlen)
 {
@@ -108,35 +144,8 @@ static int send_exec(struct vg_alert_ctx *ctx, struct channel *ch, const struct 
 		goto out;
 	}
 	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	long long limit = ch->request_ms < timeout_ms ? ch->request_ms : timeout_ms;
-	struct vg_proc_opts o = {
-		.argv = argv,
-		.env = (const char *const *)env,
-		.stdin_data = json,
-		.stdin_len = strlen(json),
-		.timeout_ms = (int)(limit > 0 ? limit : 1),
-		.max_out = 64 << 10,
-	};
-	struct vg_proc_result r;
-	struct sigpipe_guard g;
-	sigpipe_block(&g);
-	ret = vg_proc_run(&o, &r);
-	sigpipe_restore(&g);
-	if (ret) {
-		snprintf(err, errlen, "cannot run the command: %s", vg_errmsg());
-	} else if (r.timed_out) {
-		snprintf(err, errlen, "the command did not finish within %.1f s and was stopped",
-			 (double)limit / 1000);
-		ret = VG_ETIMEDOUT;
-	} else if (r.status != 0) {
-		char first[300];
-		snprintf(first, sizeof first, "%s", r.err[0] ? r.err : r.out);
-		first[strcspn(first, "\n")] = 0;
-		snprintf(err, errlen, "the command exited with status %d%s%s", r.status,
-			 first[0] ? ": " : "", first);
-		ret = VG_EEXTERNAL;
-	}
-	vg_proc_result_release(&r);
+	ret = run_command(ch, argv, (const char *const *)env, json, strlen(json), timeout_ms,
+			  "the command", err, errlen);
 out:
 	for (size_t i = 0; i < n; i++)
 		free(env[i]);
