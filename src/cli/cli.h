@@ -58,7 +58,8 @@ const char *cli_vault_path(const char *opt);
 	X(health, "check the storage under paths: the gate every backup passes first") \
 	X(version, "print the version")                                             \
 	X(pg_verify, "verify every page checksum of a PostgreSQL data directory")   \
-	X(wal_verify, "check a PostgreSQL WAL archive for missing segments")
+	X(wal_verify, "check a PostgreSQL WAL archive for missing segments")        \
+	X(alert, "send, test and retry alerts (test, send, flush)")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);
 CLI_COMMANDS(X)
