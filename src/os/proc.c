@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,32 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* A child that exits without reading its stdin makes our write() raise
+ * SIGPIPE, which would kill the whole process: block it in this thread
+ * around the exchange (write() then fails with EPIPE, handled below) and
+ * discard a pending one before restoring the mask. */
+static int run(const struct vg_proc_opts *o, struct vg_proc_result *res);
+
 int vg_proc_run(const struct vg_proc_opts *o, struct vg_proc_result *res)
+{
+	sigset_t pipe_set, old;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigset_t pending;
+	bool was_pending = false;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	if (sigpending(&pending) == 0)
+		was_pending = sigismember(&pending, SIGPIPE);
+	int ret = run(o, res);
+	if (!was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+		struct timespec zero = {0, 0};
+		sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
+static int run(const struct vg_proc_opts *o, struct vg_proc_result *res)
 {
 	memset(res, 0, sizeof *res);
 	res->status = -1;

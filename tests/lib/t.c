@@ -139,16 +139,17 @@ void *t_read_file(const char *path, size_t *len)
 	size_t cap = 4096, n = 0;
 	char *p = malloc(cap);
 	for (;;) {
-		if (n == cap) {
+		if (n + 1 >= cap) { /* room for the terminating NUL */
 			cap *= 2;
 			p = realloc(p, cap);
 		}
-		size_t r = fread(p + n, 1, cap - n, f);
+		size_t r = fread(p + n, 1, cap - n - 1, f);
 		if (!r)
 			break;
 		n += r;
 	}
 	fclose(f);
+	p[n] = 0;
 	*len = n;
 	return p;
 }

@@ -77,7 +77,7 @@ uint64_t t_rand(uint64_t *state);
 void t_fill(void *buf, size_t len, uint64_t seed);
 /* Write a file of len pseudo-random bytes. Returns 0 or -1. */
 int t_write_file(const char *path, const void *data, size_t len);
-/* Read a whole file into a malloc'd buffer; NULL on error. */
+/* Read a whole file into a malloc'd, NUL-terminated buffer; NULL on error. */
 void *t_read_file(const char *path, size_t *len);
 
 #endif

@@ -64,3 +64,14 @@ TEST(stdin_and_env_reach_the_child)
 	T_CHECK(!strcmp(r.out, "abc\nxyz\n"));
 	vg_proc_result_release(&r);
 }
+
+TEST(a_child_that_ignores_stdin_does_not_kill_us)
+{
+	static char big[1 << 20];
+	const char *argv[] = {"true", NULL};
+	struct vg_proc_opts o = {.argv = argv, .stdin_data = big, .stdin_len = sizeof big};
+	struct vg_proc_result r;
+	T_OK(vg_proc_run(&o, &r));
+	T_EQ(r.status, 0);
+	vg_proc_result_release(&r);
+}
