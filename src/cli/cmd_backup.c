@@ -1,11 +1,15 @@
 /*
  * cmd_backup.c - `vigil backup`: back up paths into a new snapshot.
  *
- *   vigil backup [--vault DEV] [--host H] [--tag T]... [--json] PATH...
+ *   vigil backup [--vault DEV] [--host H] [--tag T]... [--force] [--no-gate]
+ *                [--config FILE] [--json] PATH...
  *
  * Human output ends with the new snapshot's full id on a line of its own
  * (scripts take `| tail -1`).  Problems (unreadable files, files changed
- * while read) go to stderr and make the exit status 1.
+ * while read) go to stderr and make the exit status 1.  The source health
+ * gate, PostgreSQL page verification and alerts run around the backup
+ * (workflow/guard.h): a CRIT finding refuses it with exit status 2 before
+ * the vault is touched, unless --force (the snapshot is then suspect).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,12 +20,19 @@
 #include "cli/cli.h"
 #include "cli/vault.h"
 #include "workflow/backup.h"
+#include "workflow/guard.h"
 
 #define MAX_TAGS 256
 
 static void on_progress(void *ctx, const struct vg_backup_progress *p)
 {
 	cli_progress_show(ctx, p->files, p->bytes, p->current);
+}
+
+static void report_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "vigil: %s\n", line);
 }
 
 static json_t *stats_json(const struct vg_snap_stats *s)
@@ -68,14 +79,20 @@ int cmd_backup(int argc, char **argv)
 	static const struct option opts[] = {
 		{"vault", required_argument, NULL, 'V'}, {"host", required_argument, NULL, 'H'},
 		{"tag", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+		{"force", no_argument, NULL, 'F'},       {"no-gate", no_argument, NULL, 'G'},
+		{"config", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
 	const char *vopt = NULL, *tags[MAX_TAGS];
 	struct vg_backup_opts bo = {.tags = tags};
+	struct vg_guard_opts go = {0};
 	bool json = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "V:H:t:jh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'F': go.force = true; break;
+		case 'G': go.no_gate = true; break;
+		case 'C': go.config = optarg; break;
 		case 'V': vopt = optarg; break;
 		case 'H': bo.host = optarg; break;
 		case 't':
@@ -85,7 +102,8 @@ int cmd_backup(int argc, char **argv)
 			break;
 		case 'j': json = true; break;
 		case 'h':
-			printf("usage: vigil backup [--vault DEV] [--host H] [--tag T]... [--json] PATH...\n");
+			printf("usage: vigil backup [--vault DEV] [--host H] [--tag T]... [--force] [--no-gate]\n"
+			       "                    [--config FILE] [--json] PATH...\n");
 			return 0;
 		default: return cli_usage("backup", "unknown option");
 		}
@@ -99,12 +117,28 @@ int cmd_backup(int argc, char **argv)
 	bo.npaths = (size_t)(argc - optind);
 	cli_raise_nofile();
 
+	/* The gate runs before the vault is opened: a refusal writes nothing. */
+	struct vg_guard *g = NULL;
+	go.vault = vault;
+	go.report = report_line;
+	int err = vg_guard_begin(&go, bo.paths, bo.npaths, &g);
+	if (err) {
+		int rc = err == VG_EUNSAFE ? (fprintf(stderr, "vigil: %s\n", vg_errmsg()), CLI_FAIL) : cli_fail(err);
+		vg_guard_end(g, rc, NULL, vg_errmsg());
+		return rc;
+	}
+	vg_guard_apply(g, &bo);
+	if (vg_guard_summary(g)[0])
+		fprintf(stderr, "vigil: source health: %s\n", vg_guard_summary(g));
+
 	struct vg_repo_opts ro = {.workers = cli_workers()};
 	struct vg_pool *p;
 	struct vg_repo *r;
-	int err = cli_repo_open(vault, CLI_OPEN_WRITE, &ro, &p, &r);
-	if (err)
-		return cli_fail(err);
+	if ((err = cli_repo_open(vault, CLI_OPEN_WRITE, &ro, &p, &r))) {
+		int rc = cli_fail(err);
+		vg_guard_end(g, rc, NULL, vg_errmsg());
+		return rc;
+	}
 	struct cli_progress prog;
 	cli_progress_init(&prog);
 	bo.progress = on_progress;
@@ -117,6 +151,7 @@ int cmd_backup(int argc, char **argv)
 	if (err) {
 		vg_err_prefix(err, "backup failed, nothing was committed");
 		int rc = cli_fail(err);
+		vg_guard_end(g, rc, NULL, vg_errmsg());
 		vg_backup_result_release(&res);
 		cli_repo_close(p, r);
 		return rc;
@@ -124,6 +159,7 @@ int cmd_backup(int argc, char **argv)
 	int cerr = cli_repo_close(p, r);
 	report(json, &res, secs);
 	int rc = res.snap.verdict != VG_VERDICT_OK ? CLI_WARN : CLI_OK;
+	vg_guard_end(g, rc, &res, NULL);
 	vg_backup_result_release(&res);
 	if (cerr)
 		fprintf(stderr, "vigil: warning: %s\n", vg_errmsg());

@@ -532,3 +532,26 @@ int vg_fs_set_meta_at(struct vg_fs_dir *d, const char *name, const struct vg_fs_
 		return VG_ERRNO(errno, "cannot set times of '%s'", subpath(d, name, b));
 	return 0;
 }
+
+int vg_fs_pread_path(const char *path, uint64_t off, void *buf, size_t len, size_t *got)
+{
+	*got = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return VG_ERRNO(errno, "cannot re-read '%s'", path);
+	int err = 0;
+	while (*got < len) {
+		ssize_t n = pread(fd, (char *)buf + *got, len - *got, (off_t)(off + *got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = VG_ERRNO(errno, "cannot re-read '%s'", path);
+			break;
+		}
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	close(fd);
+	return err;
+}

@@ -102,6 +102,10 @@ int vg_fs_file_stat(struct vg_fs_file *f, struct vg_fs_stat *st);
 /* Close; for a written file, reports a failed close (NULL is a no-op). */
 int vg_fs_file_close(struct vg_fs_file *f);
 const char *vg_fs_file_path(const struct vg_fs_file *f);
+/* Read len bytes at off of the file at path (opened for this call, never
+ * following a symlink): a verifier's second look at a page that may have
+ * been torn by a concurrent writer.  *got < len at end of file. */
+int vg_fs_pread_path(const char *path, uint64_t off, void *buf, size_t len, size_t *got);
 
 /* --- restore side --- */
 

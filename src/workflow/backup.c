@@ -66,8 +66,8 @@ static void progress(struct bctx *c, const char *path)
 
 /* Chunks of one open file, appended to *ids.  *fatal: the failure is the
  * vault's (or memory's), not the source file's. */
-static int read_chunks(struct bctx *c, struct vg_fs_file *f, struct vg_id **ids, size_t *n, uint64_t *total,
-		       bool *fatal)
+static int read_chunks(struct bctx *c, struct vg_fs_file *f, void *watched, struct vg_id **ids, size_t *n,
+		       uint64_t *total, bool *fatal)
 {
 	const struct vg_chunker *ch = vg_repo_chunker(c->r);
 	size_t have = 0, pos = 0, cap = 0;
@@ -82,6 +82,8 @@ static int read_chunks(struct bctx *c, struct vg_fs_file *f, struct vg_id **ids,
 			size_t got;
 			if ((err = vg_fs_file_read(f, c->buf + have, c->bufsize - have, &got)) < 0)
 				return err;
+			if (watched && got)
+				c->o->watch->data(c->o->watch->ctx, watched, c->buf + have, got);
 			eof = got < c->bufsize - have;
 			have += got;
 		}
@@ -123,11 +125,21 @@ static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct
 	uint64_t total = 0;
 	struct vg_fs_stat after;
 	bool fatal = false;
+	void *watched = NULL;
 	int err = vg_fs_file_openat(d, name, &f);
 	if (!err)
 		err = vg_fs_file_stat(f, &e->st);
+	if (!err && c->o->watch)
+		watched = c->o->watch->begin(c->o->watch->ctx, vg_fs_file_path(f), e->st.size);
 	if (!err)
-		err = read_chunks(c, f, &ids, &n, &total, &fatal);
+		err = read_chunks(c, f, watched, &ids, &n, &total, &fatal);
+	if (watched) {
+		char why[VG_SNAP_MAX_REASON];
+		why[0] = 0;
+		int v = c->o->watch->end(c->o->watch->ctx, watched, err != 0, why, sizeof why);
+		if (v > VG_VERDICT_OK)
+			problem(c, v, "%s", why);
+	}
 	if (err) {
 		if (!fatal) {
 			problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
@@ -435,6 +447,10 @@ static int start(struct bctx *c, struct vg_backup_result *res, char ***names)
 		return err;
 	if (!s->npaths)
 		return VG_ERR(VG_EINVAL, "nothing to back up: give at least one path");
+	for (size_t i = 0; i < o->nreasons; i++)
+		problem(c, o->verdict, "%s", o->reasons[i]);
+	if (o->verdict > s->verdict)
+		s->verdict = o->verdict;
 	if (!(*names = calloc(s->npaths, sizeof **names)))
 		return VG_ERR(VG_ENOMEM, "out of memory");
 	if ((err = vg_backup_top_names(s->paths, s->npaths, *names)) < 0)

@@ -16,6 +16,7 @@
 #ifndef VG_WORKFLOW_BACKUP_H
 #define VG_WORKFLOW_BACKUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,20 @@ struct vg_backup_progress {
 	const char *current; /* path being read */
 };
 
+/* Watches the content of regular files as the backup reads them, so a
+ * verifier (PostgreSQL page checksums) needs no second read.  begin
+ * returns a per-file state, or NULL when not interested in the file;
+ * data sees consecutive bytes from offset 0 before they are stored (it may
+ * mend them in place); end returns the verdict it gives the file
+ * (VG_VERDICT_OK, or SUSPECT with a one-line reason) and frees the state.
+ * Called from the thread that reads files. */
+struct vg_backup_watch {
+	void *(*begin)(void *ctx, const char *path, uint64_t size);
+	void (*data)(void *ctx, void *file, uint8_t *buf, size_t len);
+	int (*end)(void *ctx, void *file, bool read_failed, char *reason, size_t len);
+	void *ctx;
+};
+
 struct vg_backup_opts {
 	const char *const *paths;
 	size_t npaths;
@@ -34,6 +49,12 @@ struct vg_backup_opts {
 	size_t ntags;
 	void (*progress)(void *ctx, const struct vg_backup_progress *p);
 	void *ctx;
+	/* Known before the run (the source health gate): the snapshot starts
+	 * with this verdict and these reasons. */
+	int verdict;
+	const char *const *reasons;
+	size_t nreasons;
+	const struct vg_backup_watch *watch; /* NULL: none */
 };
 
 struct vg_backup_result {

@@ -3,6 +3,9 @@
 # status 0/1/2, with fake zpool/btrfs/smartctl first on PATH (printing real
 # recorded outputs) and a recorded system under --sysroot.
 . "$(dirname "$0")/lib.sh"
+# these cases need the default policy: no config file
+: > "$T/empty.conf"
+export VIGIL_CONFIG="$T/empty.conf"
 FX="$ROOT/tests/fixtures/health"
 export TZ=UTC
 mkdir -p "$T/bin" "$T/root/proc/self" "$T/root/sys/class/block" "$T/root/dev/disk/by-id"

@@ -115,6 +115,14 @@ contains index-block-11 "$got" "$INDEX 11 "
 expect_exit 2 corruption-human "$VG" pg-verify "$D"
 contains human-names-block "$OUT" "$HEAP: block 37 (main fork, relation block 37): checksum mismatch: calculated checksum"
 contains human-status "$OUT" "status: CORRUPT"
+# the backup of that directory verifies the same pages as it reads them:
+# the snapshot is suspect and names both blocks
+"$VG" init --layout single "$T/vault" >/dev/null
+expect_exit 1 backup-of-corrupt-cluster-exit-1 "$VG" backup --vault "$T/vault" "$D"
+contains backup-names-heap-block "$OUT" "$HEAP: block 37"
+contains backup-names-index-block "$OUT" "$INDEX: block 11"
+v=$("$VG" snapshots --json --vault "$T/vault" | python3 -c 'import json,sys; s=json.load(sys.stdin)[-1]; print(s["verdict"])')
+[ "$v" = suspect ] && ok backup-snapshot-suspect || not_ok backup-snapshot-suspect "$v"
 
 # 4. A relation file cut to a size that is not a multiple of the page size.
 cp "$T/heap.orig" "$D/$HEAP"

@@ -1,0 +1,418 @@
+/*
+ * guard.c - the health gate, PostgreSQL verification and alerts around a
+ * backup (see guard.h).
+ *
+ * Alert condition keys: "gate:<probe>:<subject>" for each gate finding at
+ * WARN or above (a gate run that sees all sources resolves the ones no
+ * longer found), "backup:<paths>" for the run's failure, and
+ * "pg:<datadir>" for corrupt pages.
+ */
+#include "workflow/guard.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alert/alert.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "config/config.h"
+#include "os/fs.h"
+#include "source/health.h"
+#include "source/health_config.h"
+#include "source/pg_control.h"
+#include "source/pg_page.h"
+
+#define MAX_PG 16
+
+struct pgdir {
+	char *dir;                /* absolute, no trailing slash */
+	struct vg_pg_cluster cl;
+	uint64_t start_lsn;
+	struct vg_pg_report rep;
+};
+
+struct pgfile {
+	struct pgdir *pd;
+	struct vg_pg_filecheck fc;
+	char *path;
+};
+
+struct vg_guard {
+	struct vg_guard_opts o;
+	struct vg_config *cfg;
+	struct vg_alert_ctx *alerts;
+	struct vg_health_report rep;
+	bool have_rep;
+	char summary[4096];
+	char **reasons;
+	size_t nreasons;
+	int verdict;
+	struct pgdir pg[MAX_PG];
+	size_t npg;
+	struct vg_backup_watch watch;
+	char paths_key[512];
+};
+
+static void say(struct vg_guard *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct vg_guard *g, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	if (!g->o.report)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	g->o.report(g->o.ctx, line);
+}
+
+static void add_reason(struct vg_guard *g, const char *s)
+{
+	char **n = realloc(g->reasons, (g->nreasons + 1) * sizeof *n);
+	if (!n)
+		return;
+	g->reasons = n;
+	if ((g->reasons[g->nreasons] = strdup(s)))
+		g->nreasons++;
+}
+
+static enum vg_alert_level alert_level(enum vg_health_level l)
+{
+	return l >= VG_HEALTH_CRIT ? VG_ALERT_CRITICAL : l >= VG_HEALTH_WARN ? VG_ALERT_WARNING : VG_ALERT_INFO;
+}
+
+/* One alert per finding at WARN or above, keyed so it is sent once and
+ * resolved when it clears. */
+static void gate_alerts(struct vg_guard *g)
+{
+	if (!g->alerts)
+		return;
+	for (size_t s = 0; s < g->rep.nsources; s++) {
+		const struct vg_health_source *src = &g->rep.sources[s];
+		for (size_t i = 0; i < src->findings.n; i++) {
+			const struct vg_health_finding *f = &src->findings.v[i];
+			if (f->level < VG_HEALTH_WARN)
+				continue;
+			char key[512], title[512], body[4096];
+			snprintf(key, sizeof key, "gate:%s:%s", vg_health_probe_name(f->probe),
+				 f->subject ? f->subject : src->path);
+			snprintf(title, sizeof title, "%s: %s", src->path, f->message);
+			snprintf(body, sizeof body, "%s\nsource: %s (%s)\n%s%s", f->message, src->path,
+				 src->storage ? src->storage : "storage unknown", f->action ? "action: " : "",
+				 f->action ? f->action : "");
+			struct vg_alert_figure figs[16];
+			char vals[16][32];
+			size_t nf = 0;
+			for (size_t k = 0; k < f->nfigs && nf < 16; k++, nf++) {
+				figs[nf].name = f->figs[k].key;
+				if (f->figs[k].is_num) {
+					snprintf(vals[nf], sizeof vals[nf], "%lld", (long long)f->figs[k].num);
+					figs[nf].value = vals[nf];
+				} else {
+					figs[nf].value = f->figs[k].str ? f->figs[k].str : "";
+				}
+			}
+			struct vg_alert_event ev = {.level = alert_level(f->level), .kind = VG_KIND_GATE_FINDING,
+						    .key = key, .subject = f->subject ? f->subject : src->path,
+						    .title = title, .body = body, .figures = figs, .nfigures = nf};
+			vg_alert_emit(g->alerts, &ev);
+		}
+	}
+	vg_alert_sweep(g->alerts, "gate:");
+}
+
+static int run_gate(struct vg_guard *g, const char *const *paths, size_t npaths)
+{
+	struct vg_health_config hc = {0};
+	struct vg_health_opts ho = {0};
+	struct vg_health_hint *hints = calloc(npaths ? npaths : 1, sizeof *hints);
+	int err;
+	if (!hints)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	if ((err = vg_health_config_load(g->o.config, &hc))) {
+		free(hints);
+		return err;
+	}
+	vg_health_config_apply(&hc, &ho);
+	/* One clock for the whole run: $VIGIL_NOW (seconds) pins it, as for
+	 * alerts, so scrub ages are reproducible in tests. */
+	const char *now = getenv("VIGIL_NOW");
+	if (now && *now)
+		ho.now = (time_t)strtoll(now, NULL, 10);
+	for (size_t i = 0; i < npaths; i++)
+		hints[i] = vg_health_config_hint(&hc, paths[i]);
+	ho.hints = hints;
+	err = vg_health_check(paths, &ho, &g->rep);
+	if (!err) {
+		g->have_rep = true;
+		if (vg_health_summary(&g->rep, g->summary, sizeof g->summary) < VG_HEALTH_WARN)
+			g->summary[0] = 0;
+	}
+	vg_health_config_release(&hc);
+	free(hints);
+	return err;
+}
+
+/* ---- PostgreSQL: verify pages while the backup reads them ---- */
+
+static int pg_reread(void *ctx, uint64_t off, void *buf, size_t len, size_t *got)
+{
+	struct pgfile *pf = ctx;
+	return vg_fs_pread_path(pf->path, off, buf, len, got);
+}
+
+static void *pg_begin(void *ctx, const char *path, uint64_t size)
+{
+	struct vg_guard *g = ctx;
+	(void)size;
+	for (size_t i = 0; i < g->npg; i++) {
+		struct pgdir *pd = &g->pg[i];
+		size_t n = strlen(pd->dir);
+		if (strncmp(path, pd->dir, n) || path[n] != '/')
+			continue;
+		const char *rel = path + n + 1;
+		struct vg_pg_relpath rp;
+		vg_pg_classify(&pd->cl, rel, &rp);
+		if (!rp.checked)
+			return NULL;
+		struct pgfile *pf = calloc(1, sizeof *pf);
+		if (!pf || !(pf->path = strdup(path))) {
+			free(pf);
+			return NULL;
+		}
+		pf->pd = pd;
+		if (vg_pg_file_begin(&pf->fc, &pd->cl, rel, pd->start_lsn, pg_reread, pf)) {
+			free(pf->path);
+			free(pf);
+			return NULL;
+		}
+		return pf;
+	}
+	return NULL;
+}
+
+static void pg_data(void *ctx, void *file, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	struct pgfile *pf = file;
+	vg_pg_file_feed(&pf->fc, buf, len);
+}
+
+static int pg_end(void *ctx, void *file, bool read_failed, char *reason, size_t len)
+{
+	(void)ctx;
+	struct pgfile *pf = file;
+	if (read_failed)
+		vg_pg_file_error(&pf->fc, "the backup could not read it");
+	else
+		vg_pg_file_end(&pf->fc);
+	int v = VG_VERDICT_OK;
+	uint64_t bad = 0;
+	for (size_t i = 0; i < pf->fc.nfindings; i++)
+		if (vg_pg_problem_is_corrupt(pf->fc.findings[i].kind))
+			bad++;
+	if (bad) {
+		char first[512];
+		vg_pg_finding_str(&pf->fc.findings[0], &pf->pd->cl, first, sizeof first);
+		snprintf(reason, len, "PostgreSQL: %llu corrupt page(s) in %s/%s, first: %s", (unsigned long long)bad,
+			 pf->pd->dir, pf->fc.relpath, first);
+		v = VG_VERDICT_SUSPECT;
+	}
+	vg_pg_report_add(&pf->pd->rep, &pf->fc);
+	vg_pg_file_release(&pf->fc);
+	free(pf->path);
+	free(pf);
+	return v;
+}
+
+static void find_pg(struct vg_guard *g, const char *const *paths, size_t npaths)
+{
+	for (size_t i = 0; i < npaths && g->npg < MAX_PG; i++) {
+		char *abs = NULL;
+		if (vg_backup_abspath(paths[i], &abs) || !vg_pg_is_datadir(abs)) {
+			free(abs);
+			continue;
+		}
+		struct pgdir *pd = &g->pg[g->npg];
+		memset(pd, 0, sizeof *pd);
+		if (vg_pg_datadir_read(abs, &pd->cl)) {
+			char r[PATH_MAX + 1100];
+			snprintf(r, sizeof r, "PostgreSQL data directory '%s' could not be read: %s", abs, vg_errmsg());
+			add_reason(g, r);
+			free(abs);
+			continue;
+		}
+		if (!pd->cl.ctl.data_checksum_version) {
+			char adv[2048];
+			vg_pg_disabled_advice(abs, adv, sizeof adv);
+			add_reason(g, adv);
+		}
+		pd->start_lsn = vg_pg_inflight_lsn(&pd->cl);
+		pd->dir = abs;
+		g->npg++;
+	}
+	g->watch = (struct vg_backup_watch){pg_begin, pg_data, pg_end, g};
+}
+
+int vg_guard_begin(const struct vg_guard_opts *o, const char *const *paths, size_t npaths,
+		   struct vg_guard **out)
+{
+	struct vg_guard *g = calloc(1, sizeof *g);
+	int err;
+	*out = NULL;
+	if (!g)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	g->o = *o;
+	for (size_t i = 0; i < npaths; i++) {
+		size_t l = strlen(g->paths_key);
+		snprintf(g->paths_key + l, sizeof g->paths_key - l, "%s%s", i ? "," : "", paths[i]);
+	}
+	if ((err = vg_config_load(o->config, &g->cfg))) {
+		free(g);
+		return err;
+	}
+	if (vg_alert_open(g->cfg, &(struct vg_alert_opts){0}, &g->alerts)) {
+		say(g, "warning: alerts are off for this run: %s", vg_errmsg());
+		g->alerts = NULL;
+	}
+	if (g->alerts)
+		vg_alert_run_begin(g->alerts);
+	if (o->no_gate) {
+		add_reason(g, "the source health gate was skipped (--no-gate)");
+	} else if ((err = run_gate(g, paths, npaths))) {
+		/* A gate that cannot run is itself a finding, not a pass. */
+		char r[1024];
+		snprintf(r, sizeof r, "the source health gate could not run: %s", vg_errmsg());
+		add_reason(g, r);
+		g->verdict = VG_VERDICT_SUSPECT;
+	} else {
+		gate_alerts(g);
+		for (size_t s = 0; s < g->rep.nsources; s++)
+			for (size_t i = 0; i < g->rep.sources[s].findings.n; i++) {
+				const struct vg_health_finding *f = &g->rep.sources[s].findings.v[i];
+				if (f->level < VG_HEALTH_WARN)
+					continue;
+				char r[1024];
+				snprintf(r, sizeof r, "health %s: %s: %s", vg_health_level_name(f->level),
+					 g->rep.sources[s].path, f->message);
+				add_reason(g, r);
+			}
+		if (g->rep.verdict >= VG_HEALTH_CRIT) {
+			if (!o->force) {
+				*out = g;
+				return VG_ERR(VG_EUNSAFE,
+					      "backup refused (fix the source first, or back up anyway with --force: "
+					      "the snapshot is then marked suspect): the source is unhealthy, and a "
+					      "backup now could preserve corruption. %s",
+					      g->summary);
+			}
+			g->verdict = VG_VERDICT_SUSPECT;
+		}
+	}
+	find_pg(g, paths, npaths);
+	*out = g;
+	return 0;
+}
+
+const char *vg_guard_summary(const struct vg_guard *g) { return g->summary; }
+
+void vg_guard_apply(struct vg_guard *g, struct vg_backup_opts *bo)
+{
+	bo->verdict = g->verdict;
+	bo->reasons = (const char *const *)g->reasons;
+	bo->nreasons = g->nreasons;
+	bo->watch = g->npg ? &g->watch : NULL;
+}
+
+static void emit(struct vg_guard *g, enum vg_alert_level l, enum vg_alert_kind k, const char *key,
+		 const char *subject, const char *title, const char *body)
+{
+	if (!g->alerts)
+		return;
+	struct vg_alert_event ev = {.level = l, .kind = k, .key = key, .subject = subject, .title = title, .body = body};
+	vg_alert_emit(g->alerts, &ev);
+}
+
+void vg_guard_end(struct vg_guard *g, int exit_status, const struct vg_backup_result *res, const char *error)
+{
+	if (!g)
+		return;
+	char key[600], title[1024], body[8192];
+	const char *vault = g->o.vault ? g->o.vault : "the vault";
+	/* PostgreSQL pages: every corrupt one is named for the user. */
+	for (size_t i = 0; i < g->npg; i++) {
+		struct pgdir *pd = &g->pg[i];
+		uint64_t bad = vg_pg_report_corrupt(&pd->rep);
+		snprintf(key, sizeof key, "pg:%s", pd->dir);
+		if (!bad) {
+			if (g->alerts)
+				vg_alert_resolve(g->alerts, key);
+			continue;
+		}
+		size_t off = 0;
+		body[0] = 0;
+		for (size_t k = 0; k < pd->rep.nfindings && off < sizeof body - 600; k++) {
+			char line[512];
+			vg_pg_finding_str(&pd->rep.findings[k], &pd->cl, line, sizeof line);
+			say(g, "%s", line);
+			off += (size_t)snprintf(body + off, sizeof body - off, "%s\n", line);
+		}
+		snprintf(body + off, sizeof body - off,
+			 "action: restore the damaged relations from the last good backup or a replica; "
+			 "run 'vigil health %s' after the repair.", pd->dir);
+		snprintf(title, sizeof title, "%llu corrupt PostgreSQL page(s) in %s", (unsigned long long)bad, pd->dir);
+		emit(g, VG_ALERT_CRITICAL, VG_KIND_SNAPSHOT_SUSPECT, key, pd->dir, title, body);
+	}
+	snprintf(key, sizeof key, "backup:%s", g->paths_key);
+	if (!res) {
+		snprintf(title, sizeof title, "backup of %s into %s failed", g->paths_key, vault);
+		snprintf(body, sizeof body, "%s\nnothing was committed; the previous snapshots are intact.",
+			 error ? error : "unknown error");
+		emit(g, VG_ALERT_CRITICAL, VG_KIND_BACKUP_FAILED, key, g->paths_key, title, body);
+	} else {
+		char hex[2 * VG_ID_LEN + 1];
+		vg_id_hex(&res->id, hex);
+		if (g->alerts)
+			vg_alert_resolve(g->alerts, key);
+		if (res->snap.verdict != VG_VERDICT_OK) {
+			snprintf(title, sizeof title, "snapshot %.8s of %s is %s", hex, g->paths_key,
+				 vg_verdict_name(res->snap.verdict));
+			size_t off = 0;
+			for (size_t i = 0; i < res->snap.nreasons && off < sizeof body - 512; i++)
+				off += (size_t)snprintf(body + off, sizeof body - off, "%s\n", res->snap.reasons[i]);
+			snprintf(body + off, sizeof body - off,
+				 "retention keeps the newest healthy snapshots; fix the source and back up again.");
+			emit(g, VG_ALERT_WARNING, VG_KIND_SNAPSHOT_SUSPECT, NULL, g->paths_key, title, body);
+		} else {
+			snprintf(title, sizeof title, "backup of %s saved as snapshot %.8s", g->paths_key, hex);
+			emit(g, VG_ALERT_INFO, VG_KIND_BACKUP_SUCCEEDED, NULL, g->paths_key, title, title);
+		}
+	}
+	if (g->alerts) {
+		vg_alert_run_end(g->alerts, exit_status, error ? error : "");
+		vg_alert_finish(g->alerts);
+		for (size_t i = 0; i < vg_alert_report_count(g->alerts); i++) {
+			const struct vg_alert_delivery *d = vg_alert_report_at(g->alerts, i);
+			if (d->error)
+				say(g, "alert '%s' via %s: %s (%s)", d->headline ? d->headline : "",
+				    d->channel ? d->channel : "-", vg_alert_outcome_name(d->outcome), d->error);
+		}
+		vg_alert_free(g->alerts);
+	}
+	vg_config_free(g->cfg);
+	if (g->have_rep)
+		vg_health_report_release(&g->rep);
+	for (size_t i = 0; i < g->npg; i++) {
+		vg_pg_report_release(&g->pg[i].rep);
+		free(g->pg[i].dir);
+	}
+	for (size_t i = 0; i < g->nreasons; i++)
+		free(g->reasons[i]);
+	free(g->reasons);
+	free(g);
+}
