@@ -41,6 +41,13 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* stdout is a terminal (progress output allowed). */
 bool cli_tty(void);
 
+/* Offline verification of a PostgreSQL data directory (cmd_pg_verify.c),
+ * shared with `vigil health`: prints the human report, or with json sets
+ * *jout to the report object (the caller prints or embeds it).  Returns
+ * the exit status (0 OK, 1 warning, 2 corrupt). */
+struct json_t;
+int cli_pg_check(const char *pgdata, bool json, struct json_t **jout);
+
 /* The vault path from --vault, else $VIGIL_VAULT, else NULL. */
 const char *cli_vault_path(const char *opt);
 

@@ -8,6 +8,7 @@
  * path's findings, worst first, each with its action.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "cli/cli.h"
 #include "source/health.h"
 #include "source/health_config.h"
+#include "source/pg_control.h"
 
 #define MAX_DISKS 64
 
@@ -199,15 +201,36 @@ int cmd_health(int argc, char **argv)
 		rc = cli_fail(err);
 		goto out;
 	}
+	/* PostgreSQL data directories among the paths: verify every page
+	 * checksum offline, as pg_checksums --check does. */
+	int pg_rc = CLI_OK;
+	json_t *pg = json ? json_array() : NULL;
+	for (size_t i = 0; json && i < npaths; i++) {
+		if (!vg_pg_is_datadir(paths[i]))
+			continue;
+		json_t *one = NULL;
+		int prc = cli_pg_check(paths[i], json, &one);
+		if (one)
+			json_array_append_new(pg, one);
+		if (prc > pg_rc)
+			pg_rc = prc;
+	}
 	if (json) {
 		char *j = vg_health_report_json(&r);
-		if (!j) {
+		json_t *doc = j ? json_loads(j, 0, NULL) : NULL;
+		free(j);
+		if (doc && pg && json_array_size(pg))
+			json_object_set(doc, "postgres", pg);
+		char *out = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+		json_decref(doc);
+		json_decref(pg);
+		if (!out) {
 			vg_health_report_release(&r);
 			rc = cli_fail(VG_ERR(VG_ENOMEM, "out of memory printing the report"));
 			goto out;
 		}
-		printf("%s\n", j);
-		free(j);
+		printf("%s\n", out);
+		free(out);
 	} else {
 		print_human(&r);
 		if (r.verdict >= VG_HEALTH_WARN) {
@@ -216,7 +239,17 @@ int cmd_health(int argc, char **argv)
 			printf("summary: %s\n", sum);
 		}
 	}
+	for (size_t i = 0; !json && i < npaths; i++) {
+		if (!vg_pg_is_datadir(paths[i]))
+			continue;
+		printf("\nPostgreSQL data directory %s:\n", paths[i]);
+		int prc = cli_pg_check(paths[i], false, NULL);
+		if (prc > pg_rc)
+			pg_rc = prc;
+	}
 	rc = exit_for(r.verdict);
+	if (pg_rc > rc)
+		rc = pg_rc;
 	vg_health_report_release(&r);
 out:
 	free(paths);

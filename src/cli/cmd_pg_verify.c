@@ -68,10 +68,13 @@ static json_t *finding_json(const struct vg_pg_finding *f, bool checksums)
 	return o;
 }
 
-static int print_json(const char *pgdata, const struct vg_pg_scan_result *r)
+/* The result as a JSON object (NULL when out of memory); *status gets the
+ * exit status. */
+static json_t *result_json(const char *pgdata, const struct vg_pg_scan_result *r, int *status_out)
 {
 	int status;
 	const char *v = verdict(r, &status);
+	*status_out = status;
 	const struct vg_pg_stats *st = &r->rep.st;
 	char sysid[32], lsn[32];
 	snprintf(sysid, sizeof sysid, "%" PRIu64, r->cl.ctl.system_id);
@@ -96,7 +99,7 @@ static int print_json(const char *pgdata, const struct vg_pg_scan_result *r)
 		json_decref(o);
 		json_decref(counts);
 		json_decref(arr);
-		return cli_fail(VG_ERR(VG_ENOMEM, "out of memory"));
+		return NULL;
 	}
 	json_object_update(o, counts);
 	json_decref(counts);
@@ -109,13 +112,7 @@ static int print_json(const char *pgdata, const struct vg_pg_scan_result *r)
 		vg_pg_disabled_advice(pgdata, msg, sizeof msg);
 		json_object_set_new(o, "warning", json_string(msg));
 	}
-	char *s = json_dumps(o, JSON_INDENT(2));
-	json_decref(o);
-	if (!s)
-		return cli_fail(VG_ERR(VG_ENOMEM, "out of memory"));
-	puts(s);
-	free(s);
-	return status;
+	return o;
 }
 
 static int print_human(const char *pgdata, const struct vg_pg_scan_result *r)
@@ -179,6 +176,21 @@ int cmd_pg_verify(int argc, char **argv)
 	}
 	if (!pgdata)
 		return cli_usage(CMD, "which data directory? usage: vigil pg-verify [--json] PGDATA");
+	json_t *o = NULL;
+	int status = cli_pg_check(pgdata, json, &o);
+	if (o) {
+		char *s = json_dumps(o, JSON_INDENT(2));
+		json_decref(o);
+		if (!s)
+			return cli_fail(VG_ERR(VG_ENOMEM, "out of memory"));
+		puts(s);
+		free(s);
+	}
+	return status;
+}
+
+int cli_pg_check(const char *pgdata, bool json, json_t **jout)
+{
 	struct vg_pg_scan_opts opts = {.progress = (!json && cli_tty()) ? progress : NULL};
 	struct vg_pg_scan_result r;
 	int rc = vg_pg_scan(pgdata, &opts, &r);
@@ -188,7 +200,14 @@ int cmd_pg_verify(int argc, char **argv)
 		vg_pg_scan_release(&r);
 		return cli_fail(rc);
 	}
-	int status = json ? print_json(pgdata, &r) : print_human(pgdata, &r);
+	int status = CLI_OK;
+	if (json) {
+		*jout = result_json(pgdata, &r, &status);
+		if (!*jout)
+			status = cli_fail(VG_ERR(VG_ENOMEM, "out of memory"));
+	} else {
+		status = print_human(pgdata, &r);
+	}
 	vg_pg_scan_release(&r);
 	return status;
 }

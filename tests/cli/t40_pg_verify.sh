@@ -123,6 +123,12 @@ contains backup-names-heap-block "$OUT" "$HEAP: block 37"
 contains backup-names-index-block "$OUT" "$INDEX: block 11"
 v=$("$VG" snapshots --json --vault "$T/vault" | python3 -c 'import json,sys; s=json.load(sys.stdin)[-1]; print(s["verdict"])')
 [ "$v" = suspect ] && ok backup-snapshot-suspect || not_ok backup-snapshot-suspect "$v"
+# `vigil health PGDATA` includes the offline page check
+expect_exit 2 health-of-corrupt-cluster-exit-2 "$VG" health --allow-uninspectable "$D"
+contains health-names-block "$OUT" "$HEAP: block 37"
+expect_exit 2 health-json-of-corrupt-cluster "$VG" health --json --allow-uninspectable "$D"
+n=$(echo "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["postgres"][0]["bad_blocks"])')
+[ "$n" = 2 ] && ok health-json-has-postgres || not_ok health-json-has-postgres "$n"
 
 # 4. A relation file cut to a size that is not a multiple of the page size.
 cp "$T/heap.orig" "$D/$HEAP"
