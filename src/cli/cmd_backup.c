@@ -156,6 +156,9 @@ int cmd_backup(int argc, char **argv)
 		cli_repo_close(p, r);
 		return rc;
 	}
+	struct vg_pool_status vst;
+	vg_pool_status(p, &vst);
+	vg_guard_vault(g, &vst);
 	int cerr = cli_repo_close(p, r);
 	report(json, &res, secs);
 	int rc = res.snap.verdict != VG_VERDICT_OK ? CLI_WARN : CLI_OK;

@@ -6,7 +6,8 @@
  *
  * Needs no encryption key.  A later `vigil scrub` resumes a paused or
  * interrupted one.  Exit status: 0 nothing wrong, 1 errors found and all
- * repaired (or paused/stopped), 2 unrecoverable blocks.
+ * repaired (or paused/stopped, or the vault is DEGRADED), 2 unrecoverable
+ * blocks.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,7 +17,14 @@
 #include "base/err.h"
 #include "cli/cli.h"
 #include "cli/vault.h"
+#include "workflow/guard.h"
 #include "workflow/scrub.h"
+
+static void report_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "vigil: %s\n", line);
+}
 
 struct prog {
 	struct cli_progress p;
@@ -117,11 +125,14 @@ int cmd_scrub(int argc, char **argv)
 	err = vg_scrub_run(p, &o, &res);
 	if (pg.p.on)
 		fprintf(stderr, "\r%100s\r", "");
+	struct vg_pool_status st;
+	vg_pool_status(p, &st);
 	int cerr = vg_pool_close(p);
 	if (err || cerr) {
 		vg_scrub_result_release(&res);
 		return cli_fail(err ? err : cerr);
 	}
+	vg_vault_alerts(NULL, &st, !res.paused && !res.stopped, report_line, NULL);
 	const struct vg_scrub_record *r = &res.rec;
 	double secs = cli_now() - t0;
 	const char *how = res.paused ? "paused" : res.stopped ? "stopped" : "finished";
@@ -160,5 +171,5 @@ int cmd_scrub(int argc, char **argv)
 	vg_scrub_result_release(&res);
 	if (r->unrecoverable)
 		return CLI_FAIL;
-	return (r->errors || res.paused || res.stopped) ? CLI_WARN : CLI_OK;
+	return (r->errors || res.paused || res.stopped || st.state != VG_POOL_ONLINE) ? CLI_WARN : CLI_OK;
 }

@@ -11,8 +11,8 @@
  *  3. A commit makes every segment write durable (fdatasync, and the
  *     directory when files were added) BEFORE any uberblock is written, then
  *     writes the uberblock for txg T+1 into slot (T+1) mod 32 of every
- *     device's ring and flushes it.  The commit counts as done when more
- *     devices hold it than the layout may lose.  A crash before the first uberblock
+ *     device's ring and flushes it.  A device failing that write is
+ *     FAULTED; the commit stands while the vault is not FAULTED.  A crash before the first uberblock
  *     write is durable leaves T; after it, T+1 - both complete states.
  *  4. Opening reads the ring of every reachable device, and takes the
  *     newest uberblock (highest txg) that is intact AND whose root block
@@ -689,15 +689,13 @@ int vg_pool_commit(struct vg_pool *p, const struct vg_bp *root)
 		else
 			written++;
 	}
-	/* Durable only if it survives losing as many devices as the layout
-	 * tolerates: more than `tolerance` devices must hold it. */
-	int need = vg_layout_tolerance(&p->layout) + 1;
-	if (need > p->ndevs)
-		need = p->ndevs;
-	if (written < need) {
-		p->sticky = VG_EIO;
-		return VG_ERR(VG_EIO, "cannot commit: the uberblock reached %d device(s), %d needed", written,
-			      need);
+	/* A device that failed the uberblock write is FAULTED; the commit
+	 * stands if the vault is still whole enough (as for data writes),
+	 * and every device still in use holds it. */
+	if (!written || (err = tolerance_check(p))) {
+		p->sticky = err ? err : VG_EIO;
+		return vg_err_prefix(err ? err : VG_ERR(VG_EIO, "the uberblock could not be written to any device"),
+				     "cannot commit");
 	}
 	p->ub = u;
 	p->stats_dirty = false;

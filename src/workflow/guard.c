@@ -56,6 +56,8 @@ struct vg_guard {
 	size_t npg;
 	struct vg_backup_watch watch;
 	char paths_key[512];
+	struct vg_pool_status vault_st;
+	bool have_vault;
 };
 
 static void say(struct vg_guard *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -321,6 +323,104 @@ int vg_guard_begin(const struct vg_guard_opts *o, const char *const *paths, size
 
 const char *vg_guard_summary(const struct vg_guard *g) { return g->summary; }
 
+void vg_guard_vault(struct vg_guard *g, const struct vg_pool_status *st)
+{
+	g->vault_st = *st;
+	g->have_vault = true;
+}
+
+/* Alerts for the vault itself: its state, and each device's counters. */
+static void vault_alerts(struct vg_alert_ctx *a, const struct vg_pool_status *st, bool scrub_finished)
+{
+	char key[256], title[1024], body[4096], lb[16];
+	char id[32];
+	if (!a)
+		return;
+	snprintf(id, sizeof id, "%016llx", (unsigned long long)st->vault_guid);
+	snprintf(key, sizeof key, "vault:%s:state", id);
+	if (st->state == VG_POOL_ONLINE) {
+		vg_alert_resolve(a, key);
+	} else {
+		struct vg_buf b;
+		vg_buf_init(&b, 16384);
+		for (int d = 0; d < st->ndevs; d++)
+			if (st->dev[d].state != VG_DEV_ONLINE)
+				vg_buf_addf(&b, "%s is %s: %s\n", st->dev[d].path, vg_dev_state_name(st->dev[d].state),
+					    st->dev[d].reason);
+		vg_buf_addf(&b, "action: reconnect the device, or replace it: vigil replace --vault %s OLD NEW",
+			    st->dev[0].path);
+		vg_buf_cstr(&b);
+		snprintf(title, sizeof title, "vault %s (%s) is %s", id, vg_layout_name(&st->layout, lb),
+			 vg_pool_state_name(st->state));
+		struct vg_alert_event ev = {.level = VG_ALERT_WARNING, .kind = VG_KIND_VAULT_DEGRADED, .key = key,
+					    .subject = id, .title = title, .body = b.p ? (const char *)b.p : title};
+		vg_alert_emit(a, &ev);
+		vg_buf_release(&b);
+	}
+	for (int d = 0; d < st->ndevs; d++) {
+		const struct vg_dev_status *ds = &st->dev[d];
+		snprintf(key, sizeof key, "vault:%s:%016llx:errors", id, (unsigned long long)ds->guid);
+		uint64_t total = ds->read_errs + ds->write_errs + ds->cksum_errs;
+		if (!total) {
+			vg_alert_resolve(a, key);
+			continue;
+		}
+		snprintf(title, sizeof title, "vault device %s: %llu read, %llu write, %llu checksum errors", ds->path,
+			 (unsigned long long)ds->read_errs, (unsigned long long)ds->write_errs,
+			 (unsigned long long)ds->cksum_errs);
+		snprintf(body, sizeof body,
+			 "%s\nthe data was repaired from redundancy where possible.\naction: check the device "
+			 "(cabling, SMART); if errors keep rising, replace it (vigil replace); once dealt with, "
+			 "vigil clear.", title);
+		struct vg_alert_event ev = {.level = VG_ALERT_WARNING,
+					    .kind = ds->cksum_errs ? VG_KIND_CHECKSUM_ERRORS : VG_KIND_IO_ERRORS,
+					    .key = key, .subject = ds->path, .title = title, .body = body};
+		vg_alert_emit(a, &ev);
+	}
+	if (scrub_finished) {
+		const struct vg_scrub_record *r = &st->scrub;
+		snprintf(title, sizeof title, "scrub of vault %s: %llu blocks with errors, %llu unrecoverable", id,
+			 (unsigned long long)r->errors, (unsigned long long)r->unrecoverable);
+		snprintf(body, sizeof body, "%s\n%llu of %llu bytes verified, %llu bytes repaired.%s", title,
+			 (unsigned long long)r->bytes_done, (unsigned long long)r->bytes_total,
+			 (unsigned long long)r->repaired_bytes,
+			 r->unrecoverable ? "\naction: vigil status -v lists the damaged files; restore them from "
+					    "another backup." : "");
+		struct vg_alert_event ev = {.level = r->unrecoverable ? VG_ALERT_CRITICAL
+						      : r->errors       ? VG_ALERT_WARNING
+									: VG_ALERT_INFO,
+					    .kind = VG_KIND_SCRUB_RESULT, .subject = id, .title = title, .body = body};
+		vg_alert_emit(a, &ev);
+	}
+}
+
+void vg_vault_alerts(const char *config, const struct vg_pool_status *st, bool scrub_finished,
+		     void (*report)(void *ctx, const char *line), void *ctx)
+{
+	struct vg_config *cfg = NULL;
+	struct vg_alert_ctx *a = NULL;
+	char line[1200];
+	if (vg_config_load(config, &cfg) || vg_alert_open(cfg, &(struct vg_alert_opts){0}, &a)) {
+		snprintf(line, sizeof line, "warning: alerts are off for this run: %s", vg_errmsg());
+		if (report)
+			report(ctx, line);
+		vg_config_free(cfg);
+		return;
+	}
+	vault_alerts(a, st, scrub_finished);
+	vg_alert_finish(a);
+	for (size_t i = 0; report && i < vg_alert_report_count(a); i++) {
+		const struct vg_alert_delivery *d = vg_alert_report_at(a, i);
+		if (d->error) {
+			snprintf(line, sizeof line, "alert via %s: %s (%s)", d->channel ? d->channel : "-",
+				 vg_alert_outcome_name(d->outcome), d->error);
+			report(ctx, line);
+		}
+	}
+	vg_alert_free(a);
+	vg_config_free(cfg);
+}
+
 void vg_guard_apply(struct vg_guard *g, struct vg_backup_opts *bo)
 {
 	bo->verdict = g->verdict;
@@ -393,6 +493,8 @@ void vg_guard_end(struct vg_guard *g, int exit_status, const struct vg_backup_re
 			emit(g, VG_ALERT_INFO, VG_KIND_BACKUP_SUCCEEDED, NULL, g->paths_key, title, title);
 		}
 	}
+	if (g->have_vault)
+		vault_alerts(g->alerts, &g->vault_st, false);
 	if (g->alerts) {
 		vg_alert_run_end(g->alerts, exit_status, error ? error : "");
 		vg_alert_finish(g->alerts);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pool/pool.h"
 #include "workflow/backup.h"
 
 struct vg_guard;
@@ -49,6 +50,17 @@ int vg_guard_begin(const struct vg_guard_opts *o, const char *const *paths, size
 const char *vg_guard_summary(const struct vg_guard *g);
 /* Set the backup's pre-existing verdict/reasons and content watch. */
 void vg_guard_apply(struct vg_guard *g, struct vg_backup_opts *bo);
+/* The vault's state after the run, for its alerts (degraded, devices with
+ * error counters, missed writes); call before vg_guard_end(). */
+void vg_guard_vault(struct vg_guard *g, const struct vg_pool_status *st);
+
+/* Alerts for a vault's state, on their own (vigil scrub, status): keys
+ * "vault:<id>:state" and "vault:<id>:<device>:errors"; a scrub record that
+ * just finished gives a "scrub-result" alert.  Loads the config itself;
+ * problems go to report. */
+void vg_vault_alerts(const char *config, const struct vg_pool_status *st, bool scrub_finished,
+		     void (*report)(void *ctx, const char *line), void *ctx);
+
 /* After the run (res NULL when it failed, with error): send the alerts
  * for its outcome and the end ping, wait for delivery within the budget,
  * free everything (NULL is a no-op). */

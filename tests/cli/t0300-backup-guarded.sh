@@ -61,6 +61,13 @@ sed 's/pool0/backup/g' "$ZPOOL_OUT" > "$T/healthy.txt"
 export ZPOOL_OUT="$T/healthy.txt"
 expect_exit 0 "healthy source: backup ok" "$VG" backup --vault "$T/v" "$T/src"
 sleep 0.3
+# a degraded vault and a scrub result reach the same channels
+"$VG" init --layout mirror "$T/m1" "$T/m2" >/dev/null
+rm -rf "$T/m2"
+expect_exit 0 "backup into a degraded vault" "$VG" backup --vault "$T/m1" "$T/src"
+expect_exit 1 "scrub of the degraded vault" "$VG" scrub --vault "$T/m1"
+sleep 0.3
+
 # one line per request: METHOD PATH STATE KIND
 hits=$(python3 - "$T/sink/requests.jsonl" <<'PY'
 import json, sys
@@ -78,7 +85,10 @@ n=$(echo "$hits" | grep -c "/hook resolved gate-finding" || true)
 [ "$n" -eq 2 ] && ok "cleared findings resolved" || not_ok "cleared findings resolved" "$hits"
 echo "$hits" | grep -q "/hook firing backup-failed" && ok "refused backup alerted" || not_ok "refused backup alerted" "$hits"
 echo "$hits" | grep -q "/hook firing snapshot-suspect" && ok "suspect snapshot alerted" || not_ok "suspect snapshot alerted" "$hits"
-[ "$(echo "$hits" | grep -c "/ping/abc/start ")" -eq 3 ] && ok "dead-man start ping on every run" || not_ok "dead-man start ping on every run" "$hits"
+echo "$hits" | grep -q "/hook firing vault-degraded" && ok "degraded vault alerted" || not_ok "degraded vault alerted" "$hits"
+[ "$(echo "$hits" | grep -c "/hook firing vault-degraded")" -eq 1 ] && ok "degraded vault alerted once" || not_ok "degraded vault alerted once" "$hits"
+echo "$hits" | grep -q "/hook firing scrub-result" && ok "scrub result alerted" || not_ok "scrub result alerted" "$hits"
+[ "$(echo "$hits" | grep -c "/ping/abc/start ")" -eq 4 ] && ok "dead-man start ping on every run" || not_ok "dead-man start ping on every run" "$hits"
 echo "$hits" | grep -q "^POST /ping/abc/2 " && ok "refused run pinged exit 2" || not_ok "refused run pinged exit 2" "$hits"
 echo "$hits" | grep -q "^POST /ping/abc/1 " && ok "forced run pinged exit 1" || not_ok "forced run pinged exit 1" "$hits"
 echo "$hits" | grep -q "^POST /ping/abc - -$" && ok "healthy run pinged success" || not_ok "healthy run pinged success" "$hits"
