@@ -719,6 +719,7 @@ void vg_pool_status(const struct vg_pool *p, struct vg_pool_status *st)
 	st->vault_guid = p->vault_guid;
 	st->txg = p->ub.txg;
 	st->commit_time = p->ub.time;
+	st->created = p->label.created;
 	st->alloc_bytes = ((uint64_t)p->cursor_seg * VG_SEG_ROWS + p->cursor_off) * VG_SECTOR * (uint64_t)p->ndevs;
 	st->ndevs = p->ndevs;
 	st->scrub = p->ub.scrub;

@@ -140,6 +140,7 @@ struct vg_pool_status {
 	uint64_t vault_guid;
 	uint64_t txg;          /* last committed transaction */
 	uint64_t commit_time;  /* of that txg, ns since the epoch */
+	uint64_t created;      /* when the vault was created, ns since the epoch */
 	uint64_t alloc_bytes;  /* bytes of segment space allocated, all devices */
 	int ndevs;
 	struct vg_dev_status dev[VG_POOL_MAX_DEVS];

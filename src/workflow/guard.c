@@ -329,6 +329,40 @@ void vg_guard_vault(struct vg_guard *g, const struct vg_pool_status *st)
 	g->have_vault = true;
 }
 
+/* The vault's own last scrub, judged like a source's (35 days WARN, twice
+ * that CRIT): a vault nobody verifies rots unseen. */
+static void vault_scrub_age(struct vg_guard *g, struct vg_alert_ctx *a, const struct vg_pool_status *st)
+{
+	struct vg_health_list l = {0};
+	char id[32], subject[64], key[128], action[4200];
+	snprintf(id, sizeof id, "%016llx", (unsigned long long)st->vault_guid);
+	snprintf(subject, sizeof subject, "vault %s", id);
+	snprintf(key, sizeof key, "vault:%s:scrub-age", id);
+	snprintf(action, sizeof action, "vigil scrub --vault %s (schedule it monthly)", st->dev[0].path);
+	time_t last = st->scrub.state == VG_SCRUB_FINISHED ? (time_t)(st->scrub.end / 1000000000ull) : 0;
+	const char *now = getenv("VIGIL_NOW");
+	time_t t = now && *now ? (time_t)strtoll(now, NULL, 10) : time(NULL);
+	/* a vault younger than the threshold needs no scrub yet */
+	bool young = !last && t - (time_t)(st->created / 1000000000ull) < 35 * 86400;
+	if (young || vg_health_scrub_age(&l, subject, last, t, 0, 0, action) || !l.n) {
+		vg_health_list_release(&l);
+		return;
+	}
+	const struct vg_health_finding *f = &l.v[0];
+	if (f->level >= VG_HEALTH_WARN) {
+		say(g, "%s: %s", vg_health_level_name(f->level), f->message);
+		if (a) {
+			struct vg_alert_event ev = {.level = alert_level(f->level), .kind = VG_KIND_SCRUB_RESULT,
+						    .key = key, .subject = subject, .title = f->message,
+						    .body = f->action ? f->action : f->message};
+			vg_alert_emit(a, &ev);
+		}
+	} else if (a) {
+		vg_alert_resolve(a, key);
+	}
+	vg_health_list_release(&l);
+}
+
 /* Alerts for the vault itself: its state, and each device's counters. */
 static void vault_alerts(struct vg_alert_ctx *a, const struct vg_pool_status *st, bool scrub_finished)
 {
@@ -493,8 +527,10 @@ void vg_guard_end(struct vg_guard *g, int exit_status, const struct vg_backup_re
 			emit(g, VG_ALERT_INFO, VG_KIND_BACKUP_SUCCEEDED, NULL, g->paths_key, title, title);
 		}
 	}
-	if (g->have_vault)
+	if (g->have_vault) {
 		vault_alerts(g->alerts, &g->vault_st, false);
+		vault_scrub_age(g, g->alerts, &g->vault_st);
+	}
 	if (g->alerts) {
 		vg_alert_run_end(g->alerts, exit_status, error ? error : "");
 		vg_alert_finish(g->alerts);
