@@ -48,6 +48,18 @@ bool cli_tty(void);
 struct json_t;
 int cli_pg_check(const char *pgdata, bool json, struct json_t **jout);
 
+/* Parsed options of a command that takes --vault, --json, -v and nargs
+ * positional arguments.  cli_vault_args() returns the exit status to
+ * leave with unless out->ok (--help printed, or a usage error). */
+struct cli_vault_args {
+	bool ok;
+	const char *vault;
+	bool json, verbose;
+	char **args;
+};
+int cli_vault_args(int argc, char **argv, const char *name, const char *usage, int nargs,
+		   struct cli_vault_args *out);
+
 /* The vault path from --vault, else $VIGIL_VAULT, else NULL. */
 const char *cli_vault_path(const char *opt);
 

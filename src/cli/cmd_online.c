@@ -6,7 +6,6 @@
  *   vigil online --vault DEV DEVICE    bring it back; `vigil scrub` then
  *                                      rebuilds what it missed
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,29 +18,17 @@
 static int run(int argc, char **argv, bool offline)
 {
 	const char *name = offline ? "offline" : "online";
-	static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
-	const char *vopt = NULL;
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "V:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'V': vopt = optarg; break;
-		case 'j': json = true; break;
-		case 'h': printf("usage: vigil %s [--json] --vault DEV DEVICE\n", name); return 0;
-		default: return cli_usage(name, "unknown option");
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(name, "expected one DEVICE");
-	const char *vault = cli_vault_path(vopt);
-	if (!vault)
-		return cli_usage(name, "no vault given: use --vault DEV or set VIGIL_VAULT");
+	char usage[64];
+	snprintf(usage, sizeof usage, "vigil %s [--json] --vault DEV DEVICE", name);
+	struct cli_vault_args a;
+	int rc = cli_vault_args(argc, argv, name, usage, 1, &a);
+	if (!a.ok)
+		return rc;
+	const char *vault = a.vault;
+	bool json = a.json;
+	const char *devname = a.args[0];
 	char *abs = NULL;
-	int err = vg_backup_abspath(argv[optind], &abs);
+	int err = vg_backup_abspath(devname, &abs);
 	if (err)
 		return cli_fail(err);
 	struct vg_pool *p;
@@ -51,7 +38,7 @@ static int run(int argc, char **argv, bool offline)
 	}
 	int d = vg_pool_find_dev(p, abs);
 	if (d < 0)
-		d = vg_pool_find_dev(p, argv[optind]);
+		d = vg_pool_find_dev(p, devname);
 	err = d < 0 ? d : offline ? vg_pool_offline(p, d) : vg_pool_online(p, d);
 	struct vg_pool_status st;
 	vg_pool_status(p, &st);

@@ -10,7 +10,6 @@
  * and when that completes the vault is whole again.  If interrupted,
  * `vigil scrub` finishes the rebuild.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,31 +29,16 @@ static void show(void *ctx, const struct vg_scrub_progress *s)
 
 int cmd_replace(int argc, char **argv)
 {
-	static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
-	const char *vopt = NULL;
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "V:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'V': vopt = optarg; break;
-		case 'j': json = true; break;
-		case 'h': printf("usage: vigil replace [--json] --vault DEV OLD NEW\n"); return 0;
-		default: return cli_usage("replace", "unknown option");
-		}
-	}
-	if (argc - optind != 2)
-		return cli_usage("replace", "expected OLD and NEW device paths");
-	const char *vault = cli_vault_path(vopt);
-	if (!vault)
-		return cli_usage("replace", "no vault given: use --vault DEV or set VIGIL_VAULT");
+	struct cli_vault_args a;
+	int rc = cli_vault_args(argc, argv, "replace", "vigil replace [--json] --vault DEV OLD NEW", 2, &a);
+	if (!a.ok)
+		return rc;
+	const char *vault = a.vault;
+	bool json = a.json;
 	char *old = NULL, *newp = NULL;
-	int err = vg_backup_abspath(argv[optind], &old);
+	int err = vg_backup_abspath(a.args[0], &old);
 	if (!err)
-		err = vg_backup_abspath(argv[optind + 1], &newp);
+		err = vg_backup_abspath(a.args[1], &newp);
 	if (err) {
 		free(old);
 		return cli_fail(err);
@@ -66,7 +50,7 @@ int cmd_replace(int argc, char **argv)
 		return cli_fail(err);
 	}
 	int d = vg_pool_find_dev(p, old);
-	if (d < 0 && (d = vg_pool_find_dev(p, argv[optind])) < 0) { /* a device id */
+	if (d < 0 && (d = vg_pool_find_dev(p, a.args[0])) < 0) { /* a device id */
 		vg_pool_close(p);
 		free(old);
 		free(newp);

@@ -6,7 +6,6 @@
  * what to do.  Exit status: 0 ONLINE with no errors, 1 DEGRADED or any
  * error counter set, 2 FAULTED.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,30 +202,12 @@ static void print_human(const struct vg_pool_status *st, const char *vault)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"vault", required_argument, NULL, 'V'}, {"json", no_argument, NULL, 'j'},
-		{"verbose", no_argument, NULL, 'v'},     {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
-	const char *vopt = NULL;
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "V:jvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'V': vopt = optarg; break;
-		case 'j': json = true; break;
-		case 'v': break; /* the permanent-error list is not recorded yet */
-		case 'h':
-			printf("usage: vigil status [--json] [-v] --vault DEV\n");
-			return 0;
-		default: return cli_usage("status", "unknown option");
-		}
-	}
-	if (optind != argc)
-		return cli_usage("status", "unexpected argument '%s'", argv[optind]);
-	const char *vault = cli_vault_path(vopt);
-	if (!vault)
-		return cli_usage("status", "no vault given: use --vault DEV or set VIGIL_VAULT");
+	struct cli_vault_args a;
+	int rc = cli_vault_args(argc, argv, "status", "vigil status [-v] [--json] --vault DEV", 0, &a);
+	if (!a.ok)
+		return rc;
+	const char *vault = a.vault;
+	bool json = a.json;
 	struct vg_pool *p;
 	int err = vg_pool_open(vg_os_posix(), vault, VG_POOL_PROBE, &p);
 	if (err && err != VG_EFAULTED)
