@@ -190,7 +190,7 @@ int vg_pool_block_allocated(struct vg_pool *p, const struct vg_bp *bp)
 		const struct vg_dva *v = &bp->dva[i];
 		bool below = v->seg < p->ub.cursor_seg || (v->seg == p->ub.cursor_seg && v->off + rows <= p->ub.cursor_off);
 		if (!below || v->off + rows > VG_SEG_ROWS)
-			return VG_ERR(VG_ECORRUPT, "block %s lies beyond the allocated space", vg_bp_str(bp, b));
+			return VG_ERR(VG_ECORRUPT, "%s lies beyond the allocated space", vg_bp_str(bp, b));
 		struct vg_geom g;
 		vg_geom_of(&p->layout, bp->psize, v, &g);
 		for (int c = 0; c < g.ncols; c++) {
@@ -206,7 +206,7 @@ int vg_pool_block_allocated(struct vg_pool *p, const struct vg_bp *bp)
 			if (err && err != VG_ENOENT)
 				return err;
 			if (!st.exists)
-				return VG_ERR(VG_ENOENT, "block %s: segment file %u is missing on '%s'", vg_bp_str(bp, b),
+				return VG_ERR(VG_ENOENT, "%s: segment file %u is missing on '%s'", vg_bp_str(bp, b),
 					      v->seg, p->dev[d].path);
 		}
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "repo/walk.h"
 #include "t.h"
 #include "workflow/backup.h"
 #include "workflow/restore.h"
@@ -102,4 +103,42 @@ int64_t tv_scrub(struct vg_pool *p)
 	if (err)
 		return err;
 	return (int64_t)(res.rec.errors + res.rec.unrecoverable);
+}
+
+int tv_smash(const char *dev, const struct vg_bp *bp, int dva)
+{
+	char path[1024], junk[64];
+	snprintf(path, sizeof path, "%s/seg-%08x", dev, bp->dva[dva].seg);
+	FILE *f = fopen(path, "r+b");
+	if (!f)
+		return VG_ENOENT;
+	memset(junk, 0xa5, sizeof junk);
+	int err = fseek(f, (long)bp->dva[dva].off * 4096, SEEK_SET) || fwrite(junk, 1, sizeof junk, f) != sizeof junk;
+	return fclose(f) || err ? VG_EIO : 0;
+}
+
+struct blist {
+	struct vg_bp *v;
+	size_t n;
+};
+
+static int add_block(void *ctx, const struct vg_bp *bp, const char *what)
+{
+	struct blist *b = ctx;
+	(void)what;
+	struct vg_bp *nv = realloc(b->v, (b->n + 1) * sizeof *nv);
+	if (!nv)
+		return VG_ENOMEM;
+	b->v = nv;
+	b->v[b->n++] = *bp;
+	return 0;
+}
+
+int tv_blocks(struct vg_pool *p, struct vg_bp **list, size_t *n)
+{
+	struct blist b = {0};
+	int err = vg_repo_walk_blocks(p, add_block, &b);
+	*list = b.v;
+	*n = b.n;
+	return err;
 }

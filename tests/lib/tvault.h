@@ -25,4 +25,10 @@ uint64_t tv_disk_use(const char *dir);
 /* Scrub the vault; returns errors + unrecoverable (0: clean), or < 0. */
 int64_t tv_scrub(struct vg_pool *p);
 
+/* Single-device vault at dir: overwrite 64 bytes at the start of copy
+ * `dva` of block bp with garbage (its checksum no longer matches). */
+int tv_smash(const char *dev, const struct vg_bp *bp, int dva);
+/* Every block of the committed state (malloc'd list; walk order). */
+int tv_blocks(struct vg_pool *p, struct vg_bp **list, size_t *n);
+
 #endif
