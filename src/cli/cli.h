@@ -75,6 +75,9 @@ const char *cli_vault_path(const char *opt);
 	X(offline, "take a device out of use")                                     \
 	X(online, "bring a device taken offline back into use")                    \
 	X(health, "check the storage under paths: the gate every backup passes first") \
+	X(forget, "remove snapshots by retention policy or by id")                 \
+	X(prune, "remove snapshots by policy and reclaim the space they used")     \
+	X(check, "check the vault's metadata for consistency (fast, no data read)") \
 	X(version, "print the version")                                             \
 	X(pg_verify, "verify every page checksum of a PostgreSQL data directory")   \
 	X(wal_verify, "check a PostgreSQL WAL archive for missing segments")        \

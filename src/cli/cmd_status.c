@@ -3,8 +3,12 @@
  *
  * Opens the vault read-only (no lock: status may run beside a backup) and
  * prints the state, each device's state and READ/WRITE/CKSUM counters, and
- * what to do.  Exit status: 0 ONLINE with no errors, 1 DEGRADED or any
- * error counter set, 2 FAULTED.
+ * what to do.  With -v, the snapshot paths affected by blocks damaged
+ * beyond repair (the vault's error log), like zpool's "Permanent errors
+ * have been detected in the following files".  --json adds the vault
+ * health record (workflow/vault_health.h).  Exit status: 0 ONLINE with no
+ * errors, 1 DEGRADED or any error counter set, 2 FAULTED or data damaged
+ * beyond repair.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -14,7 +18,19 @@
 
 #include "base/err.h"
 #include "cli/cli.h"
+#include "cli/vault.h"
 #include "pool/pool.h"
+#include "workflow/damage.h"
+#include "workflow/vault_health.h"
+
+/* What -v and --json add to the pool's status. */
+struct extra {
+	struct vg_vault_health h;
+	bool verbose;
+	bool mapped;            /* rep is valid */
+	struct vg_damage_report rep;
+	char map_err[512];      /* why the damage could not be mapped */
+};
 
 static void print_time(uint64_t ns, char *buf, size_t len)
 {
@@ -74,13 +90,21 @@ static uint64_t total_errs(const struct vg_pool_status *st)
 	return n;
 }
 
-static void explain(const struct vg_pool_status *st, const char *vault, const char **status,
-		    const char **action)
+static void explain(const struct vg_pool_status *st, const struct extra *x, const char *vault,
+		    const char **status, const char **action)
 {
 	static char act[1024];
 	*status = NULL;
 	*action = NULL;
-	if (st->state == VG_POOL_FAULTED) {
+	if (x->h.permanent_errors && st->state != VG_POOL_FAULTED) {
+		*status = "One or more blocks are damaged beyond what redundancy can repair. Files in "
+			  "the snapshots using them cannot be restored.";
+		snprintf(act, sizeof act,
+			 "Restore the files listed by 'vigil status -v' from the source or another backup if "
+			 "possible; take a new backup and forget the damaged snapshots ('vigil forget'). Then "
+			 "run 'vigil scrub' and 'vigil clear --vault %s'.", vault);
+		*action = act;
+	} else if (st->state == VG_POOL_FAULTED) {
 		*status = "More devices are unavailable than the vault's redundancy covers. Its data "
 			  "cannot be read or written until enough of them are back.";
 		*action = "Reconnect the UNAVAIL devices listed below (check mounts and cables), then "
@@ -103,11 +127,38 @@ static void explain(const struct vg_pool_status *st, const char *vault, const ch
 	}
 }
 
-static int print_json(const struct vg_pool_status *st, const char *vault)
+static json_t *health_json(const struct vg_vault_health *h)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "level",
+			 vg_health_level_name(h->level), "summary", h->summary, "state", vg_pool_state_name(h->state),
+			 "read_errors", (json_int_t)h->read_errs, "write_errors", (json_int_t)h->write_errs,
+			 "checksum_errors", (json_int_t)h->cksum_errs, "permanent_errors",
+			 (json_int_t)h->permanent_errors, "redundancy_complete", h->redundancy_complete,
+			 "devices_missing_writes", h->devices_missing_writes, "devices_unusable", h->devices_unusable,
+			 "last_scrub_end_ns", (json_int_t)h->last_scrub_end_ns, "scrub_repaired_bytes",
+			 (json_int_t)h->scrub_repaired_bytes, "scrub_errors", (json_int_t)h->scrub_errors,
+			 "scrub_unrecoverable", (json_int_t)h->scrub_unrecoverable, "last_commit_ns",
+			 (json_int_t)h->last_commit_ns);
+}
+
+static json_t *damage_json(const struct extra *x)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < x->rep.n; i++) {
+		const struct vg_damage_item *d = &x->rep.v[i];
+		char hex[2 * VG_ID_LEN + 1];
+		vg_id_hex(&d->snap, hex);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:s}", "snapshot", hex, "time", cli_time(d->time_ns),
+						   "path", cli_json_safe(d->path), "kind", vg_damage_kind_name(d->kind)));
+	}
+	return a;
+}
+
+static int print_json(const struct vg_pool_status *st, const struct extra *x, const char *vault)
 {
 	char lb[16], hex[32];
 	const char *status, *action;
-	explain(st, vault, &status, &action);
+	explain(st, x, vault, &status, &action);
 	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)st->vault_guid);
 	json_t *devs = json_array();
 	for (int d = 0; d < st->ndevs; d++) {
@@ -141,6 +192,12 @@ static int print_json(const struct vg_pool_status *st, const char *vault)
 		json_object_set_new(root, "status", json_string(status));
 	if (action)
 		json_object_set_new(root, "action", json_string(action));
+	json_object_set_new(root, "health", health_json(&x->h));
+	json_object_set_new(root, "permanent_errors", json_integer((json_int_t)x->h.permanent_errors));
+	if (x->mapped)
+		json_object_set_new(root, "damaged", damage_json(x));
+	if (x->map_err[0])
+		json_object_set_new(root, "damaged_error", json_string(x->map_err));
 	char *s = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	if (!s)
@@ -150,11 +207,47 @@ static int print_json(const struct vg_pool_status *st, const char *vault)
 	return 0;
 }
 
-static void print_human(const struct vg_pool_status *st, const char *vault)
+static void print_errors(const struct vg_pool_status *st, const struct extra *x)
+{
+	if (st->state == VG_POOL_FAULTED)
+		return;
+	if (!x->h.permanent_errors) {
+		printf("\nerrors: %s\n", total_errs(st) ? "All errors so far were repaired from redundancy"
+							: "No known data errors");
+		return;
+	}
+	if (!x->verbose) {
+		printf("\nerrors: %zu block%s damaged beyond repair, use '-v' for a list of the affected files\n",
+		       x->h.permanent_errors, x->h.permanent_errors == 1 ? "" : "s");
+		return;
+	}
+	printf("\nerrors: Permanent errors have been detected in the following files:\n\n");
+	if (x->map_err[0])
+		printf("        (the files cannot be named: %s)\n", x->map_err);
+	for (size_t i = 0; i < x->rep.n; i++) {
+		const struct vg_damage_item *d = &x->rep.v[i];
+		char hex[2 * VG_ID_LEN + 1];
+		vg_id_hex(&d->snap, hex);
+		if (d->kind == VG_DAMAGE_FILE)
+			printf("        snapshot %.8s (%s): %s\n", hex, cli_time(d->time_ns), cli_safe(d->path));
+		else if (d->kind == VG_DAMAGE_DIR)
+			printf("        snapshot %.8s (%s): %s/ (directory listing: everything below)\n", hex,
+			       cli_time(d->time_ns), cli_safe(d->path));
+		else
+			printf("        snapshot %.8s (%s): the whole snapshot (%s unreadable)\n", hex,
+			       cli_time(d->time_ns), d->kind == VG_DAMAGE_INDEX ? "index" : "snapshot record");
+	}
+	if (x->rep.dropped)
+		printf("        ... and %llu more\n", (unsigned long long)x->rep.dropped);
+	if (x->mapped && !x->rep.n)
+		printf("        (none: no remaining snapshot uses the damaged blocks)\n");
+}
+
+static void print_human(const struct vg_pool_status *st, const struct extra *x, const char *vault)
 {
 	char lb[16], when[64];
 	const char *status, *action;
-	explain(st, vault, &status, &action);
+	explain(st, x, vault, &status, &action);
 	printf("  vault: %016llx\n", (unsigned long long)st->vault_guid);
 	printf("  state: %s\n", vg_pool_state_name(st->state));
 	if (status)
@@ -195,9 +288,26 @@ static void print_human(const struct vg_pool_status *st, const char *vault)
 			printf("  (missed writes while unavailable: run 'vigil scrub')");
 		printf("\n");
 	}
-	if (st->state != VG_POOL_FAULTED)
-		printf("\nerrors: %s\n", total_errs(st) ? "All errors so far were repaired from redundancy"
-							: "No known data errors");
+	print_errors(st, x);
+}
+
+/* The error log is copied first: reads made while mapping may add to it. */
+static void map_damage(struct vg_pool *p, struct extra *x)
+{
+	const struct vg_bp *list;
+	size_t n;
+	vg_pool_errlog(p, &list, &n);
+	struct vg_bp *copy = malloc(n * sizeof *copy);
+	int err = copy ? 0 : VG_ERR(VG_ENOMEM, "out of memory");
+	if (copy) {
+		memcpy(copy, list, n * sizeof *copy);
+		err = vg_damage_map(p, copy, n, &x->rep);
+	}
+	free(copy);
+	if (err)
+		snprintf(x->map_err, sizeof x->map_err, "%s", vg_errmsg());
+	else
+		x->mapped = true;
 }
 
 int cmd_status(int argc, char **argv)
@@ -208,6 +318,9 @@ int cmd_status(int argc, char **argv)
 		return rc;
 	const char *vault = a.vault;
 	bool json = a.json;
+	struct extra x;
+	memset(&x, 0, sizeof x);
+	x.verbose = a.verbose;
 	struct vg_pool *p;
 	int err = vg_pool_open(vg_os_posix(), vault, VG_POOL_PROBE, &p);
 	if (err && err != VG_EFAULTED)
@@ -216,11 +329,15 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "vigil: %s\n", vg_errmsg());
 	struct vg_pool_status st;
 	vg_pool_status(p, &st);
+	vg_vault_health(p, 0, &x.h);
+	if ((x.verbose || json) && x.h.permanent_errors && st.state != VG_POOL_FAULTED)
+		map_damage(p, &x);
 	vg_pool_close(p);
-	int perr = json ? print_json(&st, vault) : (print_human(&st, vault), 0);
+	int perr = json ? print_json(&st, &x, vault) : (print_human(&st, &x, vault), 0);
+	vg_damage_report_release(&x.rep);
 	if (perr)
 		return cli_fail(perr);
-	if (err || st.state == VG_POOL_FAULTED)
+	if (err || st.state == VG_POOL_FAULTED || x.h.permanent_errors)
 		return CLI_FAIL;
 	return (st.state != VG_POOL_ONLINE || total_errs(&st)) ? CLI_WARN : CLI_OK;
 }

@@ -495,6 +495,41 @@ int vg_pool_write(struct vg_pool *p, uint16_t type, const void *data, size_t len
 	return err;
 }
 
+/* The common case of a scrub: every column read, the data verifies, the
+ * padding is zero and every parity (or mirror) column equals what the data
+ * gives.  Checked without copying the stripe: parity is computed from the
+ * columns as read into `scratch` (nparity columns) and compared.  False
+ * sends the stripe down the full path (copy, rebuild, repair). */
+static bool scrub_intact(const struct vg_pool *p, const struct vg_bp *bp, const struct stripe *s, uint8_t *scratch)
+{
+	const struct vg_geom *g = &s->g;
+	for (int c = 0; c < g->ncols; c++)
+		if (s->st[c] != COL_OK || s->from_old[c])
+			return false;
+	if (!verify(bp, s->mem))
+		return false;
+	const uint8_t *pad = s->mem + s->psize, *end = s->mem + (size_t)g->ndata * g->colsize;
+	for (; pad < end; pad++)
+		if (*pad)
+			return false;
+	if (p->layout.kind == VG_LAYOUT_MIRROR) {
+		for (int c = 1; c < g->ncols; c++)
+			if (memcmp(s->col[c], s->col[0], g->colsize))
+				return false;
+		return true;
+	}
+	uint8_t *cols[VG_RS_MAX_COLS];
+	for (int c = 0; c < g->ndata; c++)
+		cols[c] = s->col[c];
+	for (int c = g->ndata; c < g->ncols; c++)
+		cols[c] = scratch + (size_t)(c - g->ndata) * g->colsize;
+	vg_rs_encode(g->ndata, g->nparity, g->colsize, cols);
+	for (int c = g->ndata; c < g->ncols; c++)
+		if (memcmp(cols[c], s->col[c], g->colsize))
+			return false;
+	return true;
+}
+
 /*
  * Scrub one block: unlike a read, every column of every copy is read and
  * checked - parity included - so damage that a normal read would never
@@ -505,6 +540,8 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 	struct stripe s[VG_BP_MAX_DVA];
 	bool ok[VG_BP_MAX_DVA] = {0};
 	uint8_t *good = NULL, *data = NULL;
+	const uint8_t *intact = NULL; /* a copy found whole: no repair needed */
+	bool borrowed = false;         /* data points into a stripe, not malloc'd */
 	int err = 0, n = 0;
 
 	if (bp->ndva < 1 || bp->ndva > VG_BP_MAX_DVA || bp->psize < 1 || bp->psize > VG_POOL_MAX_BLOCK)
@@ -521,6 +558,12 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 		for (int c = 0; c < s[i].g.ncols; c++)
 			read_col(p, &s[i], c);
 		cnt->bytes += total;
+		if (scrub_intact(p, bp, &s[i], good)) {
+			ok[i] = true;
+			if (!intact)
+				intact = s[i].mem; /* valid until the stripe is released */
+			continue;
+		}
 		bool data_ok = true;
 		for (int c = 0; c < s[i].g.ndata; c++)
 			data_ok = data_ok && s[i].st[c] == COL_OK;
@@ -542,6 +585,8 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 			memcpy(data, good, bp->psize);
 		}
 	}
+	if (!data && intact)
+		data = (uint8_t *)intact, intact = NULL, borrowed = true;
 	if (!data) {
 		char b[96];
 		cnt->errors++;
@@ -562,9 +607,10 @@ int vg_pool_scrub_block(struct vg_pool *p, const struct vg_bp *bp, struct vg_scr
 		cnt->errors++;
 	}
 out:
+	if (!borrowed)
+		free(data);
 	for (int i = 0; i < n; i++)
 		stripe_release(p, &s[i]);
 	buf_put(p, good);
-	free(data);
 	return err;
 }

@@ -247,4 +247,32 @@ uint64_t vg_pool_txg(const struct vg_pool *p);
 /* The os the pool was opened with (for callers that need the same twin). */
 struct vg_os *vg_pool_os(const struct vg_pool *p);
 
+/* ---- Space reclaim (space.c) ----
+ * The pool frees whole segments only; the caller (the repository) knows
+ * which blocks are live.  See the theory block in src/pool/space.c. */
+
+/* Move the cursor to the start of the next segment (unless the current
+ * one is still empty), so that what is written next lands in a segment
+ * newer than every block written so far.  Unwritten rows cost no disk
+ * space (segment files are sparse). */
+int vg_pool_seal(struct vg_pool *p);
+/* Rows (4 KiB sectors on each device) one copy of a psize-byte block uses. */
+uint32_t vg_pool_block_rows(const struct vg_pool *p, uint32_t psize);
+/* The committed cursor's segment: every segment below it is complete. */
+uint32_t vg_pool_cursor_seg(const struct vg_pool *p);
+
+struct vg_pool_reclaim {
+	uint64_t files; /* segment files deleted, all devices */
+	uint64_t bytes; /* their apparent sizes */
+};
+/* Delete, on every usable device, the segment files numbered below
+ * min(nsegs, the committed cursor's segment) whose live[seg] is 0.  Call
+ * it after the commit that stopped using them returned.  The segments of
+ * the committed root and error log are kept whatever live[] says. */
+int vg_pool_reclaim(struct vg_pool *p, const uint8_t *live, uint32_t nsegs, struct vg_pool_reclaim *out);
+/* 0 if every copy of bp lies below the committed cursor and its segment
+ * file exists on every usable device holding a column of it; otherwise
+ * VG_ECORRUPT / VG_ENOENT saying which. */
+int vg_pool_block_allocated(struct vg_pool *p, const struct vg_bp *bp);
+
 #endif
