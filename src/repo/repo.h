@@ -41,7 +41,7 @@ struct vg_repo;
 typedef int (*vg_pass_fn)(void *ctx, bool is_new, char *buf, size_t cap);
 
 struct vg_repo_opts {
-	int comp_level; /* zstd level for a new repository; 0 = store raw; default 3 */
+	int comp_level; /* zstd level for a new repository; 0 = store raw; default VG_COMP_LEVEL_DEFAULT */
 	bool comp_set;  /* comp_level was given (else the default) */
 	int enc;        /* enum vg_enc for a new repository */
 	vg_pass_fn pass; /* needed for VG_ENC_REPOKEY (create and open) */
