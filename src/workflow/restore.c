@@ -16,7 +16,7 @@
 
 #include "base/err.h"
 #include "os/fs.h"
-#include "workflow/backup.h"
+#include "workflow/browse.h"
 
 #define MAX_DEPTH 4096
 
@@ -334,65 +334,6 @@ static void restore_tree(struct rctx *c, struct vg_fs_dir *d, const struct vg_id
 	vg_tree_release(&t);
 }
 
-/* Turn an absolute source path into a path below the snapshot's top. */
-static int relative_path(const struct vg_snapshot *s, const char *sub, char **out)
-{
-	char **names = calloc(s->npaths ? s->npaths : 1, sizeof *names);
-	int err = names ? vg_backup_top_names(s->paths, s->npaths, names) : VG_ERR(VG_ENOMEM, "out of memory");
-	*out = NULL;
-	for (size_t i = 0; !err && i < s->npaths && !*out; i++) {
-		size_t n = strlen(s->paths[i]);
-		if (!names[i][0]) /* the snapshot is of "/" */
-			*out = strdup(sub);
-		else if (!strncmp(sub, s->paths[i], n) && (sub[n] == '/' || !sub[n]) &&
-			 (*out = malloc(strlen(names[i]) + strlen(sub + n) + 1)))
-			sprintf(*out, "%s%s", names[i], sub + n);
-	}
-	if (!err && !*out)
-		err = VG_ERR(VG_ENOENT, "'%s' is not inside any path of this snapshot", sub);
-	for (size_t i = 0; names && i < s->npaths; i++)
-		free(names[i]);
-	free(names);
-	return err;
-}
-
-/* Walk PATH from the root tree.  On success either *dir is the tree to
- * restore the contents of, or *entry (inside *holder) is the one entry. */
-static int resolve(struct rctx *c, const struct vg_snapshot *s, const char *sub, struct vg_id *dir,
-		   struct vg_tree *holder, const struct vg_tree_entry **entry)
-{
-	char *rel = NULL, *save = NULL;
-	int err = 0;
-	*dir = s->root;
-	*entry = NULL;
-	memset(holder, 0, sizeof *holder);
-	if (sub[0] == '/' && (err = relative_path(s, sub, &rel)) < 0)
-		return err;
-	char *p = rel ? rel : strdup(sub);
-	if (!p)
-		return VG_ERR(VG_ENOMEM, "out of memory");
-	for (char *comp = strtok_r(p, "/", &save); comp && !err; comp = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(comp, "."))
-			continue;
-		if (*entry) { /* a previous component was not a directory */
-			err = VG_ERR(VG_ENOENT, "'%s' is not a directory in the snapshot", sub);
-			break;
-		}
-		vg_tree_release(holder);
-		if ((err = vg_repo_get_tree(c->r, dir, holder)) < 0)
-			break;
-		const struct vg_tree_entry *e = vg_tree_find(holder, comp, strlen(comp));
-		if (!e)
-			err = VG_ERR(VG_ENOENT, "'%s' is not in the snapshot (no '%s')", sub, comp);
-		else if (e->st.type == VG_FT_DIR)
-			*dir = e->subtree;
-		else
-			*entry = e;
-	}
-	free(p);
-	return err;
-}
-
 int vg_restore_run(struct vg_repo *r, const struct vg_id *snap, const struct vg_restore_opts *o,
 		   struct vg_restore_result *res)
 {
@@ -407,7 +348,7 @@ int vg_restore_run(struct vg_repo *r, const struct vg_id *snap, const struct vg_
 	int err = vg_repo_snapshot_load(r, snap, &s);
 	if (err)
 		return err;
-	if (!(err = resolve(&c, &s, o->subpath ? o->subpath : "", &dir, &holder, &entry)) &&
+	if (!(err = vg_browse_resolve(r, &s, o->subpath ? o->subpath : "", &dir, &holder, &entry)) &&
 	    !(err = vg_fs_target_open(o->target, &d))) {
 		c.root = d;
 		if (entry)
