@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t nb, np, n;
 	uint64_t total;
 	if (!ready++)
-		vg_sealer_init(&s, 3, VG_ENC_NONE);
+		vg_sealer_init(&s, 3, VG_ENC_NONE, NULL);
 	if (vg_index_run_decode(data, size, &f, &nb, &total) == 0)
 		free(f);
 	if (vg_index_block_decode(&s, data, size, &packs, &np, &e, &n) == 0) {

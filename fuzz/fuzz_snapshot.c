@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vg_snapshot snap;
 	struct vg_buf plain = {0};
 	if (!ready++)
-		vg_sealer_init(&s, 3, VG_ENC_NONE);
+		vg_sealer_init(&s, 3, VG_ENC_NONE, NULL);
 	if (vg_snapshot_decode(data, size, &snap) == 0)
 		vg_snapshot_release(&snap);
 	vg_buf_init(&plain, VG_OBJ_MAX);

@@ -8,6 +8,7 @@
 set -eu
 VG=${1:-build/release/vigil}
 VG=$(cd "$(dirname "$VG")" && pwd)/$(basename "$VG")
+export VIGIL_PASSWORD=${VIGIL_PASSWORD:-demo passphrase} # the vault is encrypted
 base=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/vigil-demo-XXXXXX")}
 mkdir -p "$base"
 cd "$base"

@@ -68,6 +68,9 @@ const char *cli_vault_path(const char *opt);
 	X(backup, "back up paths into a new snapshot")                             \
 	X(snapshots, "list the vault's snapshots")                                 \
 	X(restore, "restore a snapshot (or a part of it) into a directory")        \
+	X(key, "change the passphrase of an encrypted vault")                      \
+	X(ls, "list what a snapshot holds (SNAPSHOT[:PATH])")                     \
+	X(diff, "show what changed between two snapshots")                        \
 	X(status, "show the vault's state and device error counters")             \
 	X(scrub, "verify every block of the vault and repair what it can")         \
 	X(replace, "rebuild a device of the vault onto a new directory")            \

@@ -44,7 +44,8 @@ int cmd_check(int argc, char **argv)
 	if (err)
 		return cli_fail(err) == CLI_NOINPUT ? CLI_NOINPUT : CLI_FAIL;
 	struct vg_check_result res;
-	err = vg_repo_check(p, &res);
+	struct vg_repo_opts ro = {.pass = cli_passphrase};
+	err = vg_repo_check(p, &ro, &res);
 	vg_pool_close(p);
 	if (err)
 		return cli_fail(err);

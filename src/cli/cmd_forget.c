@@ -245,6 +245,8 @@ int cli_forget_main(int argc, char **argv, bool prune)
 	vg_repo_close(r);
 	a.o.ids = ids;
 	a.o.nids = (size_t)a.nspecs;
+	struct vg_repo_opts pro = {.pass = cli_passphrase};
+	a.o.repo = &pro;
 	if (!err)
 		err = vg_prune_run(p, &a.o, &res);
 	if (err) {

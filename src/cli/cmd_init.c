@@ -1,8 +1,11 @@
 /*
  * cmd_init.c - `vigil init`: create a vault over device directories.
  *
- *   vigil init --layout L [--encryption none] [--compression N] [--json] DEV...
+ *   vigil init --layout L [--encryption repokey|none] [--compression N]
+ *              [--kdf-ops N] [--kdf-memory KIB] [--json] DEV...
  *
+ * repokey (the default) asks for a passphrase (cli_passphrase) and wraps a
+ * random master key with it.
  * Each DEV is a directory, created when missing (its parent must exist).
  * Paths are stored absolute, so any member can name the vault later.
  */
@@ -52,7 +55,7 @@ static void print_result(bool json, const struct vg_layout *l, char **devs, int 
 		for (int i = 0; i < n; i++)
 			json_array_append_new(d, cli_json_safe(devs[i]));
 		json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:i}", "vault", id, "layout", vg_layout_name(l, lb),
-				      "devices", d, "encryption", "none", "compression",
+				      "devices", d, "encryption", cfg->enc ? "repokey" : "none", "compression",
 				      cfg->comp ? "zstd" : "none", "compression_level", cfg->level);
 		cli_print_json(o);
 		return;
@@ -60,7 +63,19 @@ static void print_result(bool json, const struct vg_layout *l, char **devs, int 
 	printf("created vault %s: %s over %d device%s\n", id, vg_layout_name(l, lb), n, n > 1 ? "s" : "");
 	for (int i = 0; i < n; i++)
 		printf("  %s\n", cli_safe(devs[i]));
-	printf("encryption: none; compression: %s (level %d)\n", cfg->comp ? "zstd" : "none", cfg->level);
+	printf("encryption: %s; compression: %s (level %d)\n",
+	       cfg->enc ? "repokey (XChaCha20-Poly1305, Argon2id-wrapped key)" : "none", cfg->comp ? "zstd" : "none",
+	       cfg->level);
+	if (cfg->enc)
+		printf("keep the passphrase safe: without it nothing in this vault can be restored\n");
+}
+
+/* The passphrase asked before anything is created, handed to the library. */
+static int given_pass(void *ctx, bool is_new, char *buf, size_t cap)
+{
+	(void)is_new;
+	snprintf(buf, cap, "%s", (const char *)ctx);
+	return 0;
 }
 
 int cmd_init(int argc, char **argv)
@@ -68,19 +83,26 @@ int cmd_init(int argc, char **argv)
 	static const struct option opts[] = {
 		{"layout", required_argument, NULL, 'l'}, {"encryption", required_argument, NULL, 'e'},
 		{"compression", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+		{"kdf-ops", required_argument, NULL, 'O'}, {"kdf-memory", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
 	const char *layout = NULL;
-	struct vg_repo_opts ro = {0};
+	struct vg_repo_opts ro = {.enc = VG_ENC_REPOKEY};
 	bool json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "l:e:c:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:e:c:O:M:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': layout = optarg; break;
 		case 'e':
-			if (strcmp(optarg, "none"))
-				return cli_usage("init", "encryption '%s' is not available in this version; use "
-							 "--encryption none", optarg);
+			if (!strcmp(optarg, "none"))
+				ro.enc = VG_ENC_NONE;
+			else if (strcmp(optarg, "repokey"))
+				return cli_usage("init", "unknown encryption '%s' (use repokey or none)", optarg);
+			break;
+		case 'O':
+		case 'M':
+			if (!cli_kdf_opt(optarg, c == 'O', &ro.kdf))
+				return cli_usage("init", "--kdf-ops and --kdf-memory take a positive number");
 			break;
 		case 'c': {
 			char *end;
@@ -93,8 +115,8 @@ int cmd_init(int argc, char **argv)
 		}
 		case 'j': json = true; break;
 		case 'h':
-			printf("usage: vigil init --layout single|mirror|raidz1|raidz2|raidz3 [--encryption none]\n"
-			       "                  [--compression LEVEL] [--json] DEV...\n");
+			printf("usage: vigil init --layout single|mirror|raidz1|raidz2|raidz3 [--encryption repokey|none]\n"
+			       "                  [--compression LEVEL] [--kdf-ops N] [--kdf-memory KIB] [--json] DEV...\n");
 			return 0;
 		default: return cli_usage("init", "unknown option");
 		}
@@ -121,9 +143,22 @@ int cmd_init(int argc, char **argv)
 	struct vg_pool *p = NULL;
 	struct vg_repo *r = NULL;
 	struct vg_pool_status st;
+	static char pass[VG_PASS_MAX + 1];
+	if (ro.enc == VG_ENC_REPOKEY) {
+		if ((err = cli_kdf_params(&ro.kdf)) < 0)
+			return cli_fail(err);
+		if ((err = cli_passphrase(NULL, true, pass, sizeof pass)) < 0)
+			return cli_fail(err);
+		if (!pass[0])
+			return cli_usage("init", "the passphrase is empty (or use --encryption none)");
+		ro.pass = given_pass;
+		ro.pass_ctx = pass;
+	}
 	if ((err = vg_pool_create(vg_os_posix(), &l, (const char *const *)devs, &p)) < 0)
 		return cli_fail(err);
-	if ((err = vg_repo_create(p, &ro, &r)) < 0) {
+	err = vg_repo_create(p, &ro, &r);
+	memset(pass, 0, sizeof pass);
+	if (err < 0) {
 		vg_pool_close(p);
 		return cli_fail(err);
 	}

@@ -1,7 +1,10 @@
 /*
  * cmd_restore.c - `vigil restore`: write a snapshot back into a directory.
  *
- *   vigil restore [--vault DEV] [--json] SNAPSHOT[:PATH] TARGET
+ *   vigil restore [--vault DEV] [--verify] [--json] SNAPSHOT[:PATH] TARGET
+ *
+ * --verify reads every restored file back and checks it against the
+ * vault's chunk ids (each chunk is already checked as it is read).
  *
  * SNAPSHOT is `latest`, a full id or a unique prefix.  The vault is opened
  * writable when no other vigil holds it, so blocks healed from redundancy
@@ -30,12 +33,13 @@ static void report(bool json, const char *hex, const char *target, const struct 
 		json_t *errs = json_array();
 		for (size_t i = 0; i < res->nerrors; i++)
 			json_array_append_new(errs, cli_json_safe(res->errors[i]));
-		json_t *o = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:f}", "snapshot", hex,
+		json_t *o = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:f, s:I, s:I}", "snapshot", hex,
 				      "target", cli_json_safe(target), "files", (json_int_t)res->files, "dirs",
 				      (json_int_t)res->dirs, "symlinks", (json_int_t)res->links, "others",
 				      (json_int_t)res->others, "skipped", (json_int_t)res->skipped, "bytes",
 				      (json_int_t)res->bytes, "errors", errs, "error_count",
-				      (json_int_t)(res->nerrors + res->errors_dropped), "seconds", secs);
+				      (json_int_t)(res->nerrors + res->errors_dropped), "seconds", secs, "hardlinks",
+				      (json_int_t)res->hardlinks, "verified", (json_int_t)res->verified);
 		cli_print_json(o);
 		return;
 	}
@@ -47,6 +51,10 @@ static void report(bool json, const char *hex, const char *target, const struct 
 	       (unsigned long long)res->files, (unsigned long long)res->dirs, (unsigned long long)res->links,
 	       cli_bytes(res->bytes), secs, cli_bytes(secs > 0 ? (uint64_t)((double)res->bytes / secs) : 0),
 	       cli_safe(target));
+	if (res->hardlinks)
+		printf("%llu of the files restored as hardlinks\n", (unsigned long long)res->hardlinks);
+	if (res->verified)
+		printf("verified: %llu files read back, identical to the vault\n", (unsigned long long)res->verified);
 	if (res->skipped)
 		printf("skipped %llu entries (sockets, or device nodes without root)\n",
 		       (unsigned long long)res->skipped);
@@ -58,18 +66,20 @@ static void report(bool json, const char *hex, const char *target, const struct 
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
+					     {"verify", no_argument, NULL, 'v'},
 					     {"json", no_argument, NULL, 'j'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	const char *vopt = NULL;
-	bool json = false;
+	bool json = false, verify = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "V:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "V:vjh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'V': vopt = optarg; break;
+		case 'v': verify = true; break;
 		case 'j': json = true; break;
-		case 'h': printf("usage: vigil restore [--vault DEV] [--json] SNAPSHOT[:PATH] TARGET\n"); return 0;
+		case 'h': printf("usage: vigil restore [--vault DEV] [--verify] [--json] SNAPSHOT[:PATH] TARGET\n"); return 0;
 		default: return cli_usage("restore", "unknown option");
 		}
 	}
@@ -83,7 +93,7 @@ int cmd_restore(int argc, char **argv)
 	if (!spec)
 		return cli_fail(VG_ERR(VG_ENOMEM, "out of memory"));
 	char *colon = strchr(spec, ':');
-	struct vg_restore_opts o = {.target = target, .subpath = colon ? colon + 1 : NULL};
+	struct vg_restore_opts o = {.target = target, .subpath = colon ? colon + 1 : NULL, .verify = verify};
 	if (colon)
 		*colon = 0;
 	cli_raise_nofile();

@@ -301,7 +301,8 @@ static void map_damage(struct vg_pool *p, struct extra *x)
 	int err = copy ? 0 : VG_ERR(VG_ENOMEM, "out of memory");
 	if (copy) {
 		memcpy(copy, list, n * sizeof *copy);
-		err = vg_damage_map(p, copy, n, &x->rep);
+		struct vg_repo_opts ro = {.pass = cli_passphrase};
+		err = vg_damage_map(p, &ro, copy, n, &x->rep);
 	}
 	free(copy);
 	if (err)

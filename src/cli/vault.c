@@ -3,8 +3,11 @@
  */
 #include "cli/vault.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <termios.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -24,11 +27,126 @@ int cli_repo_open(const char *vault, enum cli_open_mode mode, const struct vg_re
 		err = vg_pool_open(vg_os_posix(), vault, VG_POOL_RDONLY, pool);
 	if (err)
 		return err;
-	if ((err = vg_repo_open(*pool, o, repo)) < 0) {
+	struct vg_repo_opts ro = {0};
+	if (o)
+		ro = *o;
+	if (!ro.pass)
+		ro.pass = cli_passphrase;
+	if ((err = vg_repo_open(*pool, &ro, repo)) < 0) {
 		vg_pool_close(*pool);
 		*pool = NULL;
 	}
 	return err;
+}
+
+/* One line from fd (the newline dropped) into buf. */
+static int read_line(int fd, char *buf, size_t cap, const char *what)
+{
+	size_t n = 0;
+	char ch;
+	for (;;) {
+		ssize_t k = read(fd, &ch, 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return VG_ERRNO(errno, "cannot read the passphrase from %s", what);
+		if (k == 0 || ch == '\n')
+			break;
+		if (n + 1 >= cap)
+			return VG_ERR(VG_EINVAL, "the passphrase in %s is too long", what);
+		buf[n++] = ch;
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = 0;
+	return 0;
+}
+
+static int from_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return VG_ERRNO(errno, "cannot open passphrase file '%s'", path);
+	int err = read_line(fd, buf, cap, path);
+	close(fd);
+	return err;
+}
+
+static int prompt(const char *text, char *buf, size_t cap)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	struct termios old, quiet;
+	if (fd < 0)
+		return VG_ERR(VG_EKEY, "the vault's passphrase is needed: set VIGIL_PASSWORD or "
+				       "VIGIL_PASSWORD_FILE, or run on a terminal");
+	bool tio = tcgetattr(fd, &old) == 0;
+	if (tio) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	if (write(fd, text, strlen(text)) < 0) { /* best effort: the read still works */
+	}
+	int err = read_line(fd, buf, cap, "the terminal");
+	if (tio)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+	}
+	close(fd);
+	return err;
+}
+
+int cli_passphrase(void *ctx, bool is_new, char *buf, size_t cap)
+{
+	bool change = ctx && is_new;
+	const char *env = getenv(change ? "VIGIL_NEW_PASSWORD" : "VIGIL_PASSWORD");
+	const char *file = getenv(change ? "VIGIL_NEW_PASSWORD_FILE" : "VIGIL_PASSWORD_FILE");
+	int err;
+	if (env) {
+		if (strlen(env) >= cap)
+			return VG_ERR(VG_EINVAL, "the passphrase is too long");
+		strcpy(buf, env);
+		return 0;
+	}
+	if (file)
+		return from_file(file, buf, cap);
+	if ((err = prompt(is_new ? "new passphrase: " : "passphrase: ", buf, cap)) < 0 || !is_new)
+		return err;
+	char *again = malloc(cap);
+	if (!again)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	if (!(err = prompt("the same again: ", again, cap)) && strcmp(buf, again))
+		err = VG_ERR(VG_EINVAL, "the two passphrases differ; nothing was changed");
+	memset(again, 0, cap);
+	free(again);
+	return err;
+}
+
+int cli_kdf_params(struct vg_kdf_params *kdf)
+{
+	const char *e = getenv("VIGIL_KDF");
+	unsigned int ops, kib;
+	char extra;
+	if (!e || (kdf->ops && kdf->mem_kib))
+		return 0;
+	if (sscanf(e, "%u,%u%c", &ops, &kib, &extra) != 2 || !ops || !kib)
+		return VG_ERR(VG_EINVAL, "VIGIL_KDF must be OPS,KIB (e.g. 20,32768), not '%s'", e);
+	if (!kdf->ops)
+		kdf->ops = ops;
+	if (!kdf->mem_kib)
+		kdf->mem_kib = kib;
+	return 0;
+}
+
+bool cli_kdf_opt(const char *arg, bool ops, struct vg_kdf_params *kdf)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (*end || end == arg || v == 0 || v > (1ul << 22))
+		return false;
+	*(ops ? &kdf->ops : &kdf->mem_kib) = (uint32_t)v;
+	return true;
 }
 
 int cli_repo_close(struct vg_pool *pool, struct vg_repo *repo)

@@ -24,6 +24,21 @@ enum cli_open_mode {
  * is closed again and the library's message is set. */
 int cli_repo_open(const char *vault, enum cli_open_mode mode, const struct vg_repo_opts *o,
 		  struct vg_pool **pool, struct vg_repo **repo);
+/* The passphrase callback (repo.h vg_pass_fn): VIGIL_PASSWORD, else the
+ * first line of the file named by VIGIL_PASSWORD_FILE, else a prompt on
+ * the terminal without echo (asked twice for a new one).  ctx NULL; a
+ * non-NULL ctx (key change) takes a *new* passphrase from
+ * VIGIL_NEW_PASSWORD / VIGIL_NEW_PASSWORD_FILE instead. */
+int cli_passphrase(void *ctx, bool is_new, char *buf, size_t cap);
+
+/* Argon2id cost for a new wrapping: --kdf-ops/--kdf-memory when given
+ * (non-zero in *kdf), else VIGIL_KDF="OPS,KIB" from the environment (for
+ * tests and very slow machines), else the library's defaults (0).
+ * VG_EINVAL for a malformed VIGIL_KDF. */
+int cli_kdf_params(struct vg_kdf_params *kdf);
+/* Parse the value of --kdf-ops (ops true) or --kdf-memory; false if bad. */
+bool cli_kdf_opt(const char *arg, bool ops, struct vg_kdf_params *kdf);
+
 /* Close both; returns the pool's close error (counters commit). */
 int cli_repo_close(struct vg_pool *pool, struct vg_repo *repo);
 

@@ -21,17 +21,9 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "os/fs_int.h"
 #include "os/os.h"
 
-struct vg_fs_dir {
-	int fd;
-	char *path;
-};
-
-struct vg_fs_file {
-	int fd;
-	char *path;
-};
 
 bool vg_fs_name_ok(const char *name, size_t len)
 {
@@ -97,6 +89,7 @@ static void from_stat(const struct stat *s, struct vg_fs_stat *st)
 	st->dev = s->st_dev;
 	st->rdev = s->st_rdev;
 	st->nlink = s->st_nlink;
+	st->blocks = (uint64_t)s->st_blocks;
 	st->atime_ns = ts_ns(s->st_atim);
 	st->mtime_ns = ts_ns(s->st_mtim);
 	st->ctime_ns = ts_ns(s->st_ctim);

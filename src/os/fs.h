@@ -54,6 +54,7 @@ struct vg_fs_stat {
 	uint32_t mode; /* permission bits only (07777) */
 	uint32_t uid, gid;
 	uint64_t size, ino, dev, rdev, nlink;
+	uint64_t blocks; /* 512-byte blocks allocated (not stored: spots sparse files) */
 	int64_t atime_ns, mtime_ns, ctime_ns; /* since the epoch */
 };
 
@@ -107,6 +108,42 @@ const char *vg_fs_file_path(const struct vg_fs_file *f);
  * been torn by a concurrent writer.  *got < len at end of file. */
 int vg_fs_pread_path(const char *path, uint64_t off, void *buf, size_t len, size_t *got);
 
+/* --- extended metadata: xattrs (POSIX ACLs are the system.posix_acl_*
+ * ones), holes, owner names --- */
+
+#define VG_FS_XATTR_LIST_MAX (4u << 20) /* all of one entry's xattrs, encoded */
+#define VG_FS_MAX_EXTENTS 65536         /* more data extents: the file is read whole */
+
+/* An entry's xattrs in the list encoding the trees store: varint n, then
+ * n x (varint name length, name, varint value length, value), sorted by
+ * name bytes.  out is left empty when there are none (or the file system
+ * has none).  Files and directories only: Linux allows no user xattrs on
+ * symlinks and special files. */
+int vg_fs_file_xattrs(struct vg_fs_file *f, struct vg_buf *out);
+int vg_fs_dir_xattrs(struct vg_fs_dir *d, struct vg_buf *out);
+/* Check an xattr list (VG_ECORRUPT naming the problem). */
+int vg_fs_xattrs_check(const uint8_t *list, size_t len);
+/* Apply a list; the first failure is returned (the others still tried). */
+int vg_fs_file_set_xattrs(struct vg_fs_file *f, const uint8_t *list, size_t len);
+int vg_fs_dir_set_xattrs(struct vg_fs_dir *d, const uint8_t *list, size_t len);
+
+/* Data extents (SEEK_DATA/SEEK_HOLE) of a file of `size` bytes, as
+ * offset/length pairs in *ext (malloc'd, 2 x *n values; non-NULL with
+ * *n = 0 for a file that is all hole).  *ext NULL when the file has no
+ * hole or too many extents: read it whole. */
+int vg_fs_file_extents(struct vg_fs_file *f, uint64_t size, uint64_t **ext, size_t *n);
+/* Position the next read or write at off. */
+int vg_fs_file_seek(struct vg_fs_file *f, uint64_t off);
+/* Set a written file's size (holes at its end stay holes). */
+int vg_fs_file_truncate(struct vg_fs_file *f, uint64_t size);
+
+/* User and group names of ids (cached; NULL when the id has none). */
+const char *vg_fs_user_name(uint32_t uid);
+const char *vg_fs_group_name(uint32_t gid);
+/* The id of a name on this system; false when there is none. */
+bool vg_fs_user_id(const char *name, uint32_t *uid);
+bool vg_fs_group_id(const char *name, uint32_t *gid);
+
 /* --- restore side --- */
 
 /* Open the restore target, creating it (0700 until its metadata is set)
@@ -122,6 +159,10 @@ int vg_fs_symlinkat(struct vg_fs_dir *d, const char *name, const char *target);
 /* A fifo, or a device node (root only). */
 int vg_fs_mknodat(struct vg_fs_dir *d, const char *name, const struct vg_fs_stat *st);
 int vg_fs_unlinkat(struct vg_fs_dir *d, const char *name);
+/* Make d/name a hardlink to `rel`, a path below root (resolved with
+ * openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, so the link can only
+ * name a file inside root). */
+int vg_fs_link_beneath(struct vg_fs_dir *root, const char *rel, struct vg_fs_dir *d, const char *name);
 /* Apply mode, times and (when `owner`) uid/gid.  For a symlink the mode is
  * left alone (Linux has none) and nothing is followed. */
 int vg_fs_file_set_meta(struct vg_fs_file *f, const struct vg_fs_stat *st, bool owner);

@@ -155,7 +155,7 @@ static void check_snapshots(struct ck *c, struct vg_repo *r, const struct vg_roo
 	}
 }
 
-int vg_repo_check(struct vg_pool *pool, struct vg_check_result *res)
+int vg_repo_check(struct vg_pool *pool, const struct vg_repo_opts *ro, struct vg_check_result *res)
 {
 	struct ck c = {.pool = pool, .res = res};
 	struct vg_root root;
@@ -171,13 +171,16 @@ int vg_repo_check(struct vg_pool *pool, struct vg_check_result *res)
 	int err = vg_repo_walk_blocks(pool, check_block, &c);
 	if (err < 0 && !c.oom)
 		problem(&c, "blocks: %s", vg_errmsg());
-	if (!c.oom && (err = vg_index_scan(pool, &root, index_entry, &c)) < 0 && !c.oom)
+	/* the repository (and its key, for an encrypted vault) first: the
+	 * index entries are sealed */
+	if (vg_repo_open(pool, ro, &r)) {
+		problem(&c, "repository: %s", vg_errmsg());
+		r = NULL;
+	}
+	if (r && !c.oom && (err = vg_index_scan(pool, &root, vg_repo_master(r), index_entry, &c)) < 0 && !c.oom)
 		problem(&c, "index: %s; the snapshots cannot be checked", vg_errmsg());
-	if (!err && !c.oom) {
-		if (vg_repo_open(pool, NULL, &r))
-			problem(&c, "repository: %s", vg_errmsg());
-		else
-			check_snapshots(&c, r, &root);
+	if (r && !err && !c.oom) {
+		check_snapshots(&c, r, &root);
 	}
 	vg_repo_close(r);
 	vg_root_release(&root);

@@ -29,7 +29,9 @@ struct vg_check_result {
 
 /* 0 when the check ran (problems, if any, are in res); < 0 when it could
  * not (out of memory).  Needs the id key only to read trees. */
-int vg_repo_check(struct vg_pool *pool, struct vg_check_result *res);
+/* ro: how to open the repository (its passphrase); NULL: defaults. */
+struct vg_repo_opts;
+int vg_repo_check(struct vg_pool *pool, const struct vg_repo_opts *ro, struct vg_check_result *res);
 void vg_check_result_release(struct vg_check_result *res);
 
 #endif

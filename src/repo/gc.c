@@ -27,6 +27,7 @@
  */
 #include "repo/gc.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,8 @@ struct builder {
 struct gc {
 	struct vg_pool *pool;
 	struct vg_repo *r;
+	uint8_t master[VG_MASTER_LEN]; /* kept after r is closed: the new index is sealed */
+	const uint8_t *key;            /* master, or NULL for an unencrypted vault */
 	struct vg_root root;
 	struct vg_idset live;
 	struct ent *e;
@@ -442,7 +445,7 @@ static int write_index(struct gc *g, struct vg_runref *run, bool *any)
 	struct vg_buf blk;
 	size_t n = 0;
 	struct vg_index_entry *e = malloc((g->n ? g->n : 1) * sizeof *e);
-	int err = vg_sealer_init(&s, 0, g->root.cfg.enc);
+	int err = vg_sealer_init(&s, 0, g->root.cfg.enc, g->key);
 	vg_buf_init(&blk, VG_POOL_MAX_BLOCK);
 	if (!e && !err)
 		err = VG_ERR(VG_ENOMEM, "out of memory");
@@ -581,9 +584,13 @@ int vg_repo_gc(struct vg_pool *pool, const struct vg_gc_opts *o, struct vg_gc_re
 	int err;
 	if (!(err = vg_reach_root(pool, &g.root)) && o && o->dry_run)
 		exclude(&g, o);
-	if (err || (err = vg_repo_open(pool, NULL, &g.r)) || (err = mark(&g)) ||
-	    (err = vg_index_scan(pool, &g.root, collect, &g)) || (err = account(&g, max_unused)))
+	if (err || (err = vg_repo_open(pool, o ? o->repo : NULL, &g.r)) || (err = mark(&g)) ||
+	    (err = vg_index_scan(pool, &g.root, vg_repo_master(g.r), collect, &g)) || (err = account(&g, max_unused)))
 		goto out;
+	if (vg_repo_master(g.r)) {
+		memcpy(g.master, vg_repo_master(g.r), sizeof g.master);
+		g.key = g.master;
+	}
 	vg_repo_close(g.r);
 	g.r = NULL;
 	if (o && o->dry_run)
@@ -597,6 +604,7 @@ int vg_repo_gc(struct vg_pool *pool, const struct vg_gc_opts *o, struct vg_gc_re
 		goto out;
 	err = reclaim(&g);
 out:
+	sodium_memzero(g.master, sizeof g.master);
 	vg_repo_close(g.r);
 	vg_root_release(&g.root);
 	vg_idset_release(&g.live);

@@ -37,6 +37,8 @@ struct vg_gc_opts {
 	/* Dry run: count as if these snapshots were already forgotten. */
 	const struct vg_id *exclude;
 	size_t nexclude;
+	/* How to open the repository (its passphrase); NULL: defaults. */
+	const struct vg_repo_opts *repo;
 };
 
 struct vg_gc_result {

@@ -48,6 +48,7 @@ struct vg_repo {
 	struct vg_pool *pool;
 	struct vg_root root; /* committed state plus snapshots added since */
 	struct vg_idkey key;
+	uint8_t master[VG_MASTER_LEN]; /* repokey: data key | id key; zero otherwise */
 	struct vg_chunker chunker;
 	int sticky; /* a failed commit or write: refuse further writes */
 

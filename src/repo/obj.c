@@ -1,10 +1,11 @@
 /*
- * obj.c - sealing objects: compression and the encryption seam (see obj.h).
+ * obj.c - sealing objects: compression and encryption (see obj.h).
  */
 #include "repo/obj.h"
 
 #include <string.h>
 
+#include <sodium.h>
 #include <zstd.h>
 
 #include "base/bytes.h"
@@ -13,16 +14,24 @@
 #define FRAME_MAGIC "VGOB"
 #define FRAME_VERSION 1
 
-int vg_sealer_init(struct vg_sealer *s, int level, int enc)
+/* Objects at least this large are sampled before being compressed. */
+#define SAMPLE_FROM (128u << 10)
+#define SAMPLE_LEN (16u << 10)
+
+int vg_sealer_init(struct vg_sealer *s, int level, int enc, const uint8_t *key)
 {
 	memset(s, 0, sizeof *s);
-	if (enc != VG_ENC_NONE)
+	if (enc != VG_ENC_NONE && enc != VG_ENC_REPOKEY)
 		return VG_ERR(VG_EVERSION, "encryption mode %d is not supported by this version of vigil", enc);
+	if (enc == VG_ENC_REPOKEY && (!key || sodium_init() < 0))
+		return VG_ERR(VG_EINVAL, "encryption needs the vault's key (libsodium not usable?)");
 	if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
 		return VG_ERR(VG_EINVAL, "compression level %d is out of range (%d..%d)", level,
 			      ZSTD_minCLevel(), ZSTD_maxCLevel());
 	s->level = level;
 	s->enc = enc;
+	s->key = key;
+	vg_buf_init(&s->tmp, VG_OBJ_MAX + VG_SEAL_OVERHEAD);
 	s->cctx = ZSTD_createCCtx();
 	s->dctx = ZSTD_createDCtx();
 	if (!s->cctx || !s->dctx) {
@@ -36,15 +45,30 @@ void vg_sealer_release(struct vg_sealer *s)
 {
 	ZSTD_freeCCtx(s->cctx);
 	ZSTD_freeDCtx(s->dctx);
+	vg_buf_release(&s->tmp);
 	s->cctx = s->dctx = NULL;
 }
 
-/* Compress plain after out's content; returns the compressed size when it
+/* A large object whose first SAMPLE_LEN bytes do not shrink by 2% at
+ * zstd's fastest level is taken as incompressible (media, archives,
+ * encrypted data): compressing all of it would cost time for nothing. */
+static bool worth_compressing(struct vg_sealer *s, const void *plain, size_t len, struct vg_buf *out)
+{
+	if (len < SAMPLE_FROM)
+		return true;
+	size_t bound = ZSTD_compressBound(SAMPLE_LEN);
+	if (vg_buf_reserve(out, bound) < 0)
+		return true;
+	size_t c = ZSTD_compressCCtx(s->cctx, out->p + out->len, bound, plain, SAMPLE_LEN, 1);
+	return ZSTD_isError(c) || c < SAMPLE_LEN - SAMPLE_LEN / 50;
+}
+
+/* Compress plain after out's content; *n is the compressed size when it
  * is smaller than plain (out->len not yet advanced), 0 when it is not. */
 static int try_compress(struct vg_sealer *s, const void *plain, size_t len, struct vg_buf *out, size_t *n)
 {
 	*n = 0;
-	if (s->level == 0 || len == 0)
+	if (s->level == 0 || len == 0 || !worth_compressing(s, plain, len, out))
 		return 0;
 	size_t bound = ZSTD_compressBound(len);
 	int err = vg_buf_reserve(out, bound);
@@ -58,27 +82,59 @@ static int try_compress(struct vg_sealer *s, const void *plain, size_t len, stru
 	return 0;
 }
 
+/* Encrypt the n bytes at out->p + at + NONCE in place: nonce before them,
+ * tag after; out->len ends after the tag. */
+static int encrypt_at(struct vg_sealer *s, struct vg_buf *out, size_t at, size_t n)
+{
+	int err = vg_buf_reserve(out, VG_SEAL_NONCE + n + VG_SEAL_TAG - (out->len - at));
+	if (err)
+		return err;
+	uint8_t *nonce = out->p + at, *c = nonce + VG_SEAL_NONCE;
+	randombytes_buf(nonce, VG_SEAL_NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(c, c + n, NULL, c, n, NULL, 0, NULL, nonce, s->key);
+	out->len = at + VG_SEAL_NONCE + n + VG_SEAL_TAG;
+	return 0;
+}
+
 int vg_seal(struct vg_sealer *s, const void *plain, size_t len, bool compress, struct vg_buf *out,
 	    uint8_t *comp)
 {
-	size_t n = 0;
-	int err = compress ? try_compress(s, plain, len, out, &n) : 0;
+	size_t at = out->len, n = 0;
+	bool enc = s->enc == VG_ENC_REPOKEY;
+	int err = enc ? vg_buf_reserve(out, VG_SEAL_NONCE) : 0;
 	if (err)
 		return err;
-	if (n) {
-		out->len += n;
-		*comp = VG_COMP_ZSTD;
-		return 0;
+	if (enc)
+		out->len += VG_SEAL_NONCE;
+	if (compress && (err = try_compress(s, plain, len, out, &n)) < 0) {
+		out->len = at;
+		return err;
 	}
-	*comp = VG_COMP_NONE;
-	return vg_buf_add(out, plain, len);
+	*comp = n ? VG_COMP_ZSTD : VG_COMP_NONE;
+	if (n)
+		out->len += n;
+	else if ((err = vg_buf_add(out, plain, len)) < 0) {
+		out->len = at;
+		return err;
+	}
+	if (!enc)
+		return 0;
+	n = out->len - at - VG_SEAL_NONCE;
+	out->len = at;
+	return encrypt_at(s, out, at, n);
 }
 
 int vg_seal_view(struct vg_sealer *s, const void *plain, size_t len, struct vg_buf *scratch,
 		 const void **stored, size_t *slen, uint8_t *comp)
 {
-	size_t n = 0;
 	vg_buf_reset(scratch);
+	if (s->enc != VG_ENC_NONE) {
+		int err = vg_seal(s, plain, len, true, scratch, comp);
+		*stored = scratch->p;
+		*slen = scratch->len;
+		return err;
+	}
+	size_t n = 0;
 	int err = try_compress(s, plain, len, scratch, &n);
 	if (err)
 		return err;
@@ -89,33 +145,59 @@ int vg_seal_view(struct vg_sealer *s, const void *plain, size_t len, struct vg_b
 	return 0;
 }
 
+/* Authenticate and decrypt into s->tmp; *p, *n: the inner stored bytes. */
+static int decrypt(struct vg_sealer *s, const uint8_t *stored, size_t slen, const uint8_t **p, size_t *n,
+		   const char *what)
+{
+	if (!s->key)
+		return VG_ERR(VG_EKEY, "%s is encrypted and the vault was opened without its key", what);
+	if (slen < VG_SEAL_OVERHEAD || slen - VG_SEAL_OVERHEAD > VG_OBJ_MAX + 1024)
+		return VG_ERR(VG_ECORRUPT, "%s: encrypted object of %zu bytes is truncated or too large", what,
+			      slen);
+	size_t m = slen - VG_SEAL_OVERHEAD;
+	vg_buf_reset(&s->tmp);
+	int err = vg_buf_reserve(&s->tmp, m ? m : 1);
+	if (err)
+		return err;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(s->tmp.p, NULL, stored + VG_SEAL_NONCE, m,
+								 stored + VG_SEAL_NONCE + m, NULL, 0, stored,
+								 s->key) != 0)
+		return VG_ERR(VG_ECORRUPT, "%s fails authentication: it was altered or belongs to another vault",
+			      what);
+	s->tmp.len = m;
+	*p = s->tmp.p;
+	*n = m;
+	return 0;
+}
+
 int vg_unseal(struct vg_sealer *s, uint8_t comp, uint8_t enc, const void *stored, size_t slen,
 	      size_t rlen, struct vg_buf *out, const char *what)
 {
 	int err;
-	if (enc != VG_ENC_NONE)
+	if (enc != VG_ENC_NONE && enc != VG_ENC_REPOKEY)
 		return VG_ERR(VG_EVERSION, "%s is encrypted with mode %u, which this vigil cannot read", what,
 			      enc);
 	if (rlen > VG_OBJ_MAX)
 		return VG_ERR(VG_ECORRUPT, "%s claims %zu bytes, more than any object", what, rlen);
-	switch (comp) {
-	case VG_COMP_NONE:
+	if (comp != VG_COMP_NONE && comp != VG_COMP_ZSTD)
+		return VG_ERR(VG_EVERSION, "%s uses unknown compression %u", what, comp);
+	if (enc == VG_ENC_REPOKEY && (err = decrypt(s, stored, slen, (const uint8_t **)&stored, &slen, what)) < 0)
+		return err;
+	if (comp == VG_COMP_NONE) {
 		if (slen != rlen)
 			return VG_ERR(VG_ECORRUPT, "%s: stored size %zu differs from its size %zu", what, slen,
 				      rlen);
 		return vg_buf_add(out, stored, slen);
-	case VG_COMP_ZSTD:
-		/* at least one byte, so out->p is never NULL below */
-		if ((err = vg_buf_reserve(out, rlen ? rlen : 1)) < 0)
-			return err;
-		size_t n = ZSTD_decompressDCtx(s->dctx, out->p + out->len, rlen, stored, slen);
-		if (ZSTD_isError(n) || n != rlen)
-			return VG_ERR(VG_ECORRUPT, "%s does not decompress to its recorded size (%s)", what,
-				      ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
-		out->len += n;
-		return 0;
 	}
-	return VG_ERR(VG_EVERSION, "%s uses unknown compression %u", what, comp);
+	/* at least one byte, so out->p is never NULL below */
+	if ((err = vg_buf_reserve(out, rlen ? rlen : 1)) < 0)
+		return err;
+	size_t n = ZSTD_decompressDCtx(s->dctx, out->p + out->len, rlen, stored, slen);
+	if (ZSTD_isError(n) || n != rlen)
+		return VG_ERR(VG_ECORRUPT, "%s does not decompress to its recorded size (%s)", what,
+			      ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
+	out->len += n;
+	return 0;
 }
 
 int vg_frame_encode(struct vg_sealer *s, uint8_t otype, const void *plain, size_t len, bool compress,

@@ -1,11 +1,18 @@
 /*
  * obj.h - how a repository object's plaintext becomes stored bytes.
  *
- * Sealing = compress (zstd; kept raw when that does not make it smaller),
- * then encrypt (the `enc` mode; only `none` exists in format version 1,
- * `repokey` is reserved for authenticated encryption).  The comp and enc
- * bytes travel with every stored object (pack table, frame header), so a
- * vault written under one mode stays readable after the default changes.
+ * Sealing = compress (zstd; kept raw when that does not make it smaller,
+ * and not even tried when a sample of a large object does not compress),
+ * then encrypt: `repokey` is XChaCha20-Poly1305 (IETF, libsodium) under
+ * the vault's 32-byte data key with a fresh random 24-byte nonce per
+ * object: stored = nonce | ciphertext | 16-byte tag.  A random 192-bit
+ * nonce never repeats in practice, so no counter has to be kept across
+ * threads, processes or machines (AES-256-GCM's 96-bit nonces would cap a
+ * key at ~2^32 random-nonce objects, and libsodium offers it only with
+ * AES-NI, which would make a vault unreadable on other CPUs).  The comp
+ * and enc bytes travel with every stored object (pack table, frame
+ * header), so a vault written under one mode stays readable after the
+ * default changes.
  *
  * A frame is a standalone sealed object that fills one pool block
  * (snapshots): a 12-byte header, then the stored bytes.
@@ -49,26 +56,35 @@ enum vg_enc { VG_ENC_NONE = 0, VG_ENC_REPOKEY = 1 };
 
 #define VG_OBJ_MAX (16u << 20) /* largest plaintext of any object */
 #define VG_FRAME_HDR 12
-#define VG_COMP_LEVEL_DEFAULT 3
+#define VG_COMP_LEVEL_DEFAULT 1 /* by benchmark: docs/FORMAT.md "Sealing" */
+#define VG_DATA_KEY_LEN 32
+#define VG_SEAL_NONCE 24
+#define VG_SEAL_TAG 16
+#define VG_SEAL_OVERHEAD (VG_SEAL_NONCE + VG_SEAL_TAG) /* per encrypted object */
 
 struct vg_sealer {
 	int level; /* zstd level; 0 = store raw */
 	int enc;   /* enum vg_enc */
+	const uint8_t *key; /* VG_DATA_KEY_LEN bytes (enc repokey), owned by the caller */
 	void *cctx, *dctx;
+	struct vg_buf tmp; /* decrypted, still compressed bytes */
 };
 
-int vg_sealer_init(struct vg_sealer *s, int level, int enc);
+/* key: the data key for VG_ENC_REPOKEY (NULL for none); it must outlive s. */
+int vg_sealer_init(struct vg_sealer *s, int level, int enc, const uint8_t *key);
 void vg_sealer_release(struct vg_sealer *s);
 
 /* Append the stored form of plain to out; *comp says how it was stored. */
 int vg_seal(struct vg_sealer *s, const void *plain, size_t len, bool compress, struct vg_buf *out,
 	    uint8_t *comp);
 /* The same without copying what is stored as is: *stored points at plain
- * or into scratch (valid until scratch changes). */
+ * (unencrypted and not compressed) or into scratch (valid until scratch
+ * changes). */
 int vg_seal_view(struct vg_sealer *s, const void *plain, size_t len, struct vg_buf *scratch,
 		 const void **stored, size_t *slen, uint8_t *comp);
 /* Append the plaintext (exactly rlen bytes, else VG_ECORRUPT) to out.
- * `what` names the object in messages. */
+ * `what` names the object in messages.  An encrypted object that fails
+ * authentication is VG_ECORRUPT (the key was proven by unlocking). */
 int vg_unseal(struct vg_sealer *s, uint8_t comp, uint8_t enc, const void *stored, size_t slen,
 	      size_t rlen, struct vg_buf *out, const char *what);
 

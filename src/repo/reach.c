@@ -217,12 +217,13 @@ static int scan_block(struct vg_pool *pool, struct vg_sealer *s, const struct vg
 	return err;
 }
 
-int vg_index_scan(struct vg_pool *pool, const struct vg_root *root, vg_index_scan_fn fn, void *ctx)
+int vg_index_scan(struct vg_pool *pool, const struct vg_root *root, const uint8_t *key, vg_index_scan_fn fn,
+		  void *ctx)
 {
 	struct vg_sealer s;
 	struct vg_buf raw;
 	struct vg_idset seen;
-	int err = vg_sealer_init(&s, 0, root->cfg.enc);
+	int err = vg_sealer_init(&s, 0, root->cfg.enc, key);
 	if (err)
 		return err;
 	vg_buf_init(&raw, VG_POOL_MAX_BLOCK);

@@ -52,7 +52,10 @@ int vg_reach_root(struct vg_pool *pool, struct vg_root *out);
 /* Every entry of every index run of root, with the bp of its pack.  An
  * id listed by two runs is given once (the first, as readers use). */
 typedef int (*vg_index_scan_fn)(void *ctx, const struct vg_index_entry *e, const struct vg_bp *pack);
-int vg_index_scan(struct vg_pool *pool, const struct vg_root *root, vg_index_scan_fn fn, void *ctx);
+/* key: the repository's master key (vg_repo_master()) for an encrypted
+ * vault, NULL otherwise. */
+int vg_index_scan(struct vg_pool *pool, const struct vg_root *root, const uint8_t *key, vg_index_scan_fn fn,
+		  void *ctx);
 
 /* Same block: equal first copy, size and checksum. */
 bool vg_bp_same(const struct vg_bp *a, const struct vg_bp *b);

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "base/err.h"
 #include "repo/impl.h"
 
@@ -61,6 +63,7 @@ void vg_repo_close(struct vg_repo *r)
 	vg_sealer_release(&r->wsealer);
 	vg_sealer_release(&r->rsealer);
 	vg_idkey_release(&r->key);
+	sodium_memzero(r->master, sizeof r->master);
 	vg_root_release(&r->root);
 	vg_index_release(&r->idx);
 	vg_pack_release(&r->data.b);
@@ -77,16 +80,41 @@ void vg_repo_close(struct vg_repo *r)
 	free(r);
 }
 
+/* The passphrase from the caller's callback into buf (NUL-terminated). */
+static int ask_pass(vg_pass_fn fn, void *ctx, bool is_new, char *buf, size_t cap)
+{
+	if (!fn)
+		return VG_ERR(VG_EKEY, "the vault is encrypted: its passphrase is needed (VIGIL_PASSWORD, "
+				       "VIGIL_PASSWORD_FILE or a terminal)");
+	buf[0] = 0;
+	int err = fn(ctx, is_new, buf, cap);
+	buf[cap - 1] = 0;
+	return err;
+}
+
+/* The id key (and for repokey the master key) from the config. */
+static int unlock(struct vg_repo *r, const struct vg_repo_opts *o)
+{
+	const struct vg_repo_config *c = &r->root.cfg;
+	char pass[VG_PASS_MAX + 1];
+	if (c->enc == VG_ENC_NONE)
+		return vg_idkey_init(&r->key, c->key, c->keylen);
+	int err = ask_pass(o ? o->pass : NULL, o ? o->pass_ctx : NULL, false, pass, sizeof pass);
+	if (!err)
+		err = vg_key_unwrap(c->key, c->keylen, pass, strlen(pass), c->repo_id, sizeof c->repo_id, r->master);
+	sodium_memzero(pass, sizeof pass);
+	return err ? err : vg_idkey_init(&r->key, r->master + VG_DATA_KEY_LEN, VG_ID_KEY_LEN);
+}
+
 /* Everything derived from the config: key state, chunker, sealers. */
 static int setup(struct vg_repo *r, const struct vg_repo_opts *o)
 {
 	const struct vg_repo_config *c = &r->root.cfg;
 	int level = c->comp == VG_COMP_NONE ? 0 : c->level;
 	int err;
-	if ((err = vg_idkey_init(&r->key, c->key, c->keylen)) < 0 ||
-	    (err = vg_chunker_init(&r->chunker, &c->chunker)) < 0 ||
-	    (err = vg_sealer_init(&r->wsealer, level, c->enc)) < 0 ||
-	    (err = vg_sealer_init(&r->rsealer, level, c->enc)) < 0)
+	if ((err = unlock(r, o)) < 0 || (err = vg_chunker_init(&r->chunker, &c->chunker)) < 0 ||
+	    (err = vg_sealer_init(&r->wsealer, level, c->enc, r->master)) < 0 ||
+	    (err = vg_sealer_init(&r->rsealer, level, c->enc, r->master)) < 0)
 		return err;
 	return vg_repo_workers_start(r, o ? o->workers : 0);
 }
@@ -102,6 +130,40 @@ static int write_root(struct vg_repo *r)
 	if (!err)
 		err = vg_pool_commit(r->pool, &bp);
 	vg_buf_release(&b);
+	return err;
+}
+
+/* Wrap r->master under a new passphrase into the config. */
+static int wrap(struct vg_repo *r, vg_pass_fn fn, void *ctx, const struct vg_kdf_params *kdf)
+{
+	struct vg_repo_config *c = &r->root.cfg;
+	char pass[VG_PASS_MAX + 1];
+	int err = ask_pass(fn, ctx, true, pass, sizeof pass);
+	if (!err)
+		err = vg_key_wrap(r->master, pass, strlen(pass), kdf, c->repo_id, sizeof c->repo_id, c->key);
+	sodium_memzero(pass, sizeof pass);
+	if (!err)
+		c->keylen = VG_KEYBLOB_LEN;
+	return err;
+}
+
+int vg_repo_key_change(struct vg_repo *r, vg_pass_fn pass, void *ctx, const struct vg_kdf_params *kdf)
+{
+	struct vg_repo_config *c = &r->root.cfg;
+	uint8_t keep[VG_KEYBLOB_MAX];
+	uint16_t keeplen = c->keylen;
+	if (c->enc != VG_ENC_REPOKEY)
+		return VG_ERR(VG_EINVAL, "this vault is not encrypted: it has no passphrase to change");
+	if (r->sticky)
+		return VG_ERR(VG_EREADONLY, "an earlier write to this repository failed; nothing is committed");
+	memcpy(keep, c->key, keeplen);
+	int err = wrap(r, pass, ctx, kdf);
+	if (!err)
+		err = vg_repo_commit(r);
+	if (err) { /* the committed root still holds the old wrapping */
+		memcpy(c->key, keep, keeplen);
+		c->keylen = keeplen;
+	}
 	return err;
 }
 
@@ -128,9 +190,16 @@ int vg_repo_create(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg
 	}
 	c->comp = level ? VG_COMP_ZSTD : VG_COMP_NONE;
 	c->level = (int8_t)level;
+	if (c->enc != VG_ENC_NONE && c->enc != VG_ENC_REPOKEY) {
+		err = VG_ERR(VG_EINVAL, "unknown encryption mode %d", c->enc);
+		goto fail;
+	}
 	c->keylen = VG_ID_KEY_LEN;
 	if ((err = vg_random(c->repo_id, sizeof c->repo_id)) < 0 || (err = vg_random(c->key, c->keylen)) < 0 ||
 	    (err = vg_random(&seed, sizeof seed)) < 0)
+		goto fail;
+	if (c->enc == VG_ENC_REPOKEY && ((err = vg_random(r->master, sizeof r->master)) < 0 ||
+					 (err = wrap(r, o->pass, o->pass_ctx, &o->kdf)) < 0))
 		goto fail;
 	if (o && o->chunker)
 		c->chunker = *o->chunker;
@@ -314,3 +383,5 @@ int vg_repo_commit(struct vg_repo *r)
 		r->sticky = err;
 	return err;
 }
+
+const uint8_t *vg_repo_master(const struct vg_repo *r) { return r && r->root.cfg.enc ? r->master : NULL; }

@@ -27,6 +27,7 @@
 #include "pool/pool.h"
 #include "repo/chunker.h"
 #include "repo/id.h"
+#include "repo/key.h"
 #include "repo/obj.h"
 #include "repo/root.h"
 #include "repo/snapshot.h"
@@ -34,10 +35,18 @@
 
 struct vg_repo;
 
+/* Asked for the passphrase of an encrypted vault (or a new one at create):
+ * write at most cap-1 bytes and a NUL into buf.  A negative return stops
+ * the open with that error. */
+typedef int (*vg_pass_fn)(void *ctx, bool is_new, char *buf, size_t cap);
+
 struct vg_repo_opts {
-	int comp_level; /* zstd level for a new repository; 0 = store raw; default 3 */
+	int comp_level; /* zstd level for a new repository; 0 = store raw; default VG_COMP_LEVEL_DEFAULT */
 	bool comp_set;  /* comp_level was given (else the default) */
-	int enc;        /* enum vg_enc; only VG_ENC_NONE in this version */
+	int enc;        /* enum vg_enc for a new repository */
+	vg_pass_fn pass; /* needed for VG_ENC_REPOKEY (create and open) */
+	void *pass_ctx;
+	struct vg_kdf_params kdf; /* create, key change: Argon2id cost (0: defaults) */
 	const struct vg_chunker_params *chunker; /* NULL: defaults, random seed */
 	int workers;    /* compression threads; 0: do it in the caller's thread */
 	bool no_index;  /* open: skip loading the index (listing snapshots only) */
@@ -58,6 +67,9 @@ void vg_repo_close(struct vg_repo *r);
 const struct vg_repo_config *vg_repo_config(const struct vg_repo *r);
 const struct vg_chunker *vg_repo_chunker(const struct vg_repo *r);
 const struct vg_idkey *vg_repo_idkey(const struct vg_repo *r);
+/* The master key of an encrypted repository (for code that unseals
+ * objects outside the handle: gc, check); NULL when unencrypted. */
+const uint8_t *vg_repo_master(const struct vg_repo *r);
 void vg_repo_counts(struct vg_repo *r, struct vg_repo_counts *c);
 
 /* Store an object (chunk, tree part) unless its id is known; *added says
@@ -91,5 +103,10 @@ int vg_repo_snapshot_find(const struct vg_repo *r, const char *spec, struct vg_i
 int vg_repo_flush(struct vg_repo *r);
 /* Flush, write the index run and the root, commit the pool. */
 int vg_repo_commit(struct vg_repo *r);
+
+/* Wrap the master key under a new passphrase (asked with is_new) and
+ * commit: the old passphrase no longer opens the vault.  VG_EINVAL for a
+ * vault without encryption. */
+int vg_repo_key_change(struct vg_repo *r, vg_pass_fn pass, void *ctx, const struct vg_kdf_params *kdf);
 
 #endif

@@ -195,7 +195,7 @@ int vg_repo_workers_start(struct vg_repo *r, int n)
 		return VG_ERR(VG_ENOMEM, "out of memory starting workers");
 	for (int i = 0; i < n; i++) {
 		struct wctx *w = calloc(1, sizeof *w);
-		int err = w ? vg_sealer_init(&w->s, r->root.cfg.level, r->root.cfg.enc)
+		int err = w ? vg_sealer_init(&w->s, r->root.cfg.level, r->root.cfg.enc, r->master)
 			    : VG_ERR(VG_ENOMEM, "out of memory starting workers");
 		if (!err) {
 			w->r = r;

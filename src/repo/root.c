@@ -8,6 +8,7 @@
 
 #include "base/bytes.h"
 #include "base/err.h"
+#include "repo/key.h"
 #include "repo/obj.h"
 
 #define ROOT_MAGIC "VGRT"
@@ -79,11 +80,16 @@ static int decode_config(struct vg_rd *r, struct vg_repo_config *c)
 	if (50u + c->keylen != clen)
 		return VG_ERR(VG_ECORRUPT, "repository config key length is inconsistent");
 	memcpy(c->key, p + 50, c->keylen);
-	if (c->enc != VG_ENC_NONE)
+	if (c->enc != VG_ENC_NONE && c->enc != VG_ENC_REPOKEY)
 		return VG_ERR(VG_EVERSION, "vault uses encryption mode %u, unknown to this vigil", c->enc);
-	if (c->keylen != VG_ID_KEY_LEN)
+	if (c->enc == VG_ENC_REPOKEY) {
+		int err = vg_key_blob_check(c->key, c->keylen);
+		if (err)
+			return err;
+	} else if (c->keylen != VG_ID_KEY_LEN) {
 		return VG_ERR(VG_ECORRUPT, "repository config holds a %u-byte id key, expected %u", c->keylen,
 			      VG_ID_KEY_LEN);
+	}
 	if (c->comp > VG_COMP_ZSTD)
 		return VG_ERR(VG_EVERSION, "vault uses compression %u, unknown to this vigil", c->comp);
 	struct vg_chunker ck;

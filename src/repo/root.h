@@ -34,7 +34,7 @@ struct vg_repo_config {
 	uint8_t comp;  /* enum vg_comp: how new objects are compressed */
 	int8_t level;  /* zstd level */
 	struct vg_chunker_params chunker;
-	uint16_t keylen; /* key material; for enc none: the 32-byte id key */
+	uint16_t keylen; /* enc none: the 32-byte id key; repokey: the wrapped master key (key.h) */
 	uint8_t key[VG_KEYBLOB_MAX];
 };
 

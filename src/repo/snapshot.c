@@ -12,6 +12,7 @@
 
 #define SNAP_VERSION 1
 #define NSTATS 8
+#define EXT_CURSOR 2 /* u8: the --verify-unchanged window start */
 
 static int add_str(struct vg_buf *b, const char *s)
 {
@@ -67,7 +68,38 @@ int vg_snapshot_encode(const struct vg_snapshot *s, struct vg_buf *out)
 	stats_get(&s->stats, st);
 	for (int i = 0; i < NSTATS && !err; i++)
 		err = vg_buf_addvar(out, st[i]);
-	return err ? err : vg_buf_addvar(out, 0); /* no extensions */
+	if (err)
+		return err;
+	if (!s->has_cursor)
+		return vg_buf_addvar(out, 0);
+	if ((err = vg_buf_addvar(out, 1)) < 0 || (err = vg_buf_addvar(out, EXT_CURSOR)) < 0 ||
+	    (err = vg_buf_addvar(out, 1)) < 0)
+		return err;
+	return vg_buf_add8(out, (uint8_t)s->verify_cursor);
+}
+
+/* The extension area: the verify cursor, unknown items per the rules. */
+static int decode_ext(struct vg_rd *r, struct vg_snapshot *s)
+{
+	uint64_t n = vg_rdvar(r);
+	if (r->bad || n > vg_rd_left(r))
+		return VG_ERR(VG_ECORRUPT, "snapshot: bad extension count");
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t tag = vg_rdvar(r), len = vg_rdvar(r);
+		const uint8_t *q = r->bad ? NULL : vg_rd_take(r, len);
+		if (!q)
+			return VG_ERR(VG_ECORRUPT, "snapshot: truncated extension");
+		if (tag == EXT_CURSOR) {
+			if (len != 1 || q[0] > 99)
+				return VG_ERR(VG_ECORRUPT, "snapshot: invalid verify cursor");
+			s->verify_cursor = q[0];
+			s->has_cursor = true;
+		} else if (tag & 1) {
+			return VG_ERR(VG_EVERSION, "snapshot needs extension %llu, unknown to this vigil",
+				      (unsigned long long)tag);
+		}
+	}
+	return 0;
 }
 
 static char *rd_str(struct vg_rd *r, size_t max)
@@ -123,7 +155,7 @@ static int decode_tail(struct vg_rd *r, struct vg_snapshot *s)
 			st[i] = v; /* later versions may append more */
 	}
 	stats_set(&s->stats, st);
-	if ((err = vg_rd_skip_ext(r, "snapshot")) < 0)
+	if ((err = decode_ext(r, s)) < 0)
 		return err;
 	if (r->bad || vg_rd_left(r))
 		return VG_ERR(VG_ECORRUPT, "snapshot is truncated or has trailing bytes");

@@ -50,6 +50,8 @@ struct vg_snapshot {
 	size_t nreasons;
 	uint64_t reasons_dropped; /* reasons beyond VG_SNAP_MAX_REASONS */
 	struct vg_snap_stats stats;
+	bool has_cursor;       /* extension 2: */
+	uint8_t verify_cursor; /* --verify-unchanged window start (0..99) */
 };
 
 int vg_snapshot_encode(const struct vg_snapshot *s, struct vg_buf *out);

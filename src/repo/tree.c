@@ -14,6 +14,10 @@
 
 #define TREE_VERSION 1
 #define MIN_ENTRY 35 /* smallest possible encoded entry, bounds the count */
+#define EXT_NAMES 2   /* user, group names */
+#define EXT_XATTRS 3  /* xattr list (critical) */
+#define EXT_LINK 4    /* hardlink set number */
+#define EXT_EXTENTS 5 /* sparse data extents (critical) */
 
 int vg_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -60,6 +64,49 @@ static int encode_payload(const struct vg_tree_entry *e, struct vg_buf *b)
 	return VG_ERR(VG_EINVAL, "entry '%s' has unknown type %d", e->name, e->st.type);
 }
 
+/* One extension item whose body is built in tmp. */
+static int add_item(struct vg_buf *b, uint64_t tag, const struct vg_buf *tmp)
+{
+	int err;
+	if ((err = vg_buf_addvar(b, tag)) < 0 || (err = vg_buf_addvar(b, tmp->len)) < 0)
+		return err;
+	return vg_buf_add(b, tmp->p, tmp->len);
+}
+
+static int encode_ext(const struct vg_tree_entry *e, struct vg_buf *b)
+{
+	struct vg_buf t;
+	bool names = e->user || e->group, ext = e->st.type == VG_FT_FILE && e->extents;
+	bool xat = e->xattrs_len > 0, link = e->link_group > 0;
+	int err = vg_buf_addvar(b, (uint64_t)names + xat + link + ext);
+	vg_buf_init(&t, VG_TREE_MAX);
+	if (!err && names) {
+		if (!(err = add_bytes(&t, e->user ? e->user : "", e->user ? strlen(e->user) : 0)) &&
+		    !(err = add_bytes(&t, e->group ? e->group : "", e->group ? strlen(e->group) : 0)))
+			err = add_item(b, EXT_NAMES, &t);
+	}
+	if (!err && xat) {
+		vg_buf_reset(&t);
+		if (!(err = vg_buf_add(&t, e->xattrs, e->xattrs_len)))
+			err = add_item(b, EXT_XATTRS, &t);
+	}
+	if (!err && link) {
+		vg_buf_reset(&t);
+		if (!(err = vg_buf_addvar(&t, e->link_group)))
+			err = add_item(b, EXT_LINK, &t);
+	}
+	if (!err && ext) {
+		vg_buf_reset(&t);
+		err = vg_buf_addvar(&t, e->nextents);
+		for (size_t i = 0; i < 2 * e->nextents && !err; i++)
+			err = vg_buf_addvar(&t, e->extents[i]);
+		if (!err)
+			err = add_item(b, EXT_EXTENTS, &t);
+	}
+	vg_buf_release(&t);
+	return err;
+}
+
 static int encode_entry(const struct vg_tree_entry *e, struct vg_buf *b)
 {
 	const struct vg_fs_stat *s = &e->st;
@@ -72,7 +119,7 @@ static int encode_entry(const struct vg_tree_entry *e, struct vg_buf *b)
 	    (err = vg_buf_addvar(b, s->dev)) < 0 || (err = vg_buf_addvar(b, s->nlink)) < 0 ||
 	    (err = encode_payload(e, b)) < 0)
 		return err;
-	return vg_buf_addvar(b, 0); /* no extensions */
+	return encode_ext(e, b);
 }
 
 int vg_tree_encode(const struct vg_tree_entry *e, size_t n, struct vg_buf *out)
@@ -147,6 +194,97 @@ static int decode_payload(struct vg_rd *r, struct arena *a, struct vg_tree_entry
 	return -1;
 }
 
+/* The data extents: ascending, not overlapping, inside the file. */
+static int parse_extents(const uint8_t *p, size_t len, uint64_t size, uint64_t *out, size_t *n)
+{
+	struct vg_rd r;
+	vg_rd_init(&r, p, len);
+	uint64_t cnt = vg_rdvar(&r), end = 0;
+	if (r.bad || cnt > len / 2)
+		return -1;
+	for (uint64_t k = 0; k < cnt; k++) {
+		uint64_t off = vg_rdvar(&r), l = vg_rdvar(&r);
+		if (r.bad || l == 0 || off < end || off > size || l > size - off)
+			return -1;
+		end = off + l;
+		if (out) {
+			out[2 * k] = off;
+			out[2 * k + 1] = l;
+		}
+	}
+	*n = (size_t)cnt;
+	return vg_rd_left(&r) ? -1 : 0;
+}
+
+int vg_tree_extents(const struct vg_tree_entry *e, uint64_t **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!e->ext_raw_len)
+		return 0;
+	size_t cnt;
+	if (parse_extents(e->ext_raw, e->ext_raw_len, e->st.size, NULL, &cnt) < 0)
+		return VG_ERR(VG_ECORRUPT, "entry '%s' has invalid extents", e->name);
+	if (!(*out = malloc((cnt ? 2 * cnt : 2) * sizeof **out)))
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	parse_extents(e->ext_raw, e->ext_raw_len, e->st.size, *out, n);
+	return 0;
+}
+
+static int decode_names(struct vg_rd *body, struct arena *a, struct vg_tree_entry *e)
+{
+	for (int k = 0; k < 2; k++) {
+		uint64_t n = vg_rdvar(body);
+		const uint8_t *q = n <= 256 ? vg_rd_take(body, n) : NULL;
+		if (!q || memchr(q, 0, n))
+			return -1;
+		const char *s = n ? arena_take(a, q, n, true) : NULL;
+		if (n && !s)
+			return -1;
+		*(k ? &e->group : &e->user) = s;
+	}
+	return vg_rd_left(body) ? -1 : 0;
+}
+
+/* The extension area of an entry: known tags decoded and checked, the
+ * rest skipped unless critical. */
+static int decode_ext(struct vg_rd *r, struct arena *a, struct vg_tree_entry *e, size_t i)
+{
+	uint64_t n = vg_rdvar(r);
+	if (r->bad || n > vg_rd_left(r))
+		return VG_ERR(VG_ECORRUPT, "tree entry %zu: bad extension count", i);
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t tag = vg_rdvar(r), len = vg_rdvar(r);
+		const uint8_t *q = r->bad ? NULL : vg_rd_take(r, len);
+		struct vg_rd body;
+		size_t cnt;
+		int bad = !q;
+		if (!bad)
+			vg_rd_init(&body, q, len);
+		if (bad) {
+		} else if (tag == EXT_NAMES) {
+			bad = decode_names(&body, a, e);
+		} else if (tag == EXT_XATTRS) {
+			bad = len == 0 || vg_fs_xattrs_check(q, len) < 0 || !(e->xattrs = arena_take(a, q, len, false));
+			e->xattrs_len = len;
+		} else if (tag == EXT_LINK) {
+			e->link_group = vg_rdvar(&body);
+			bad = body.bad || vg_rd_left(&body) || e->link_group == 0;
+		} else if (tag == EXT_EXTENTS) {
+			bad = e->st.type != VG_FT_FILE || parse_extents(q, len, e->st.size, NULL, &cnt) < 0 ||
+			      !(e->ext_raw = arena_take(a, q, len, false));
+			e->ext_raw_len = len;
+		} else if (tag & 1) {
+			return VG_ERR(VG_EVERSION, "tree entry %zu ('%s') needs extension %llu, unknown to this vigil",
+				      i, e->name, (unsigned long long)tag);
+		}
+		if (bad)
+			return VG_ERR(VG_ECORRUPT, "tree entry %zu ('%s') has an invalid extension %llu", i, e->name,
+				      (unsigned long long)tag);
+	}
+	return 0;
+}
+
 static int decode_entry(struct vg_rd *r, struct arena *a, struct vg_tree_entry *e, size_t i)
 {
 	uint64_t nlen = vg_rdvar(r);
@@ -172,9 +310,7 @@ static int decode_entry(struct vg_rd *r, struct arena *a, struct vg_tree_entry *
 	s->gid = (uint32_t)gid;
 	if (s->type < VG_FT_FILE || s->type > VG_FT_SOCK || decode_payload(r, a, e) < 0 || r->bad)
 		return VG_ERR(VG_ECORRUPT, "tree entry %zu ('%s') has an invalid type or content", i, e->name);
-	char what[64];
-	snprintf(what, sizeof what, "tree entry %zu", i);
-	return vg_rd_skip_ext(r, what);
+	return decode_ext(r, a, e, i);
 }
 
 int vg_tree_decode(const uint8_t *p, size_t len, struct vg_tree *out)
@@ -193,7 +329,7 @@ int vg_tree_decode(const uint8_t *p, size_t len, struct vg_tree *out)
 	if (kind != VG_TREE_KIND_ENTRIES || n > vg_rd_left(&r) / MIN_ENTRY)
 		return VG_ERR(VG_ECORRUPT, "tree header is invalid (kind %u, %llu entries)", kind,
 			      (unsigned long long)n);
-	struct arena a = {.len = len + 2 * (size_t)n};
+	struct arena a = {.len = len + 4 * (size_t)n}; /* NULs: name, target, user, group */
 	out->e = calloc(n ? n : 1, sizeof *out->e);
 	a.p = out->arena = malloc(a.len);
 	if (!out->e || !a.p) {

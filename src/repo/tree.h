@@ -12,10 +12,11 @@
  * of TREE_PART object ids whose plaintexts, concatenated, are the ordinary
  * encoding (repo.c does the splitting and joining).
  *
- * Entries carry an extension area (tag, length, bytes) reserved for
- * xattrs, ACLs and the like: an unknown tag with bit 0 clear is skipped, one
- * with bit 0 set makes the tree unreadable (VG_EVERSION) - it would be
- * wrong to restore the entry without it.
+ * Entries carry an extension area (tag, length, bytes): owner names (2),
+ * xattrs with ACLs (3), hardlink set (4), sparse extents (5).  An unknown
+ * tag with bit 0 clear is skipped, one with bit 0 set makes the tree
+ * unreadable (VG_EVERSION) - it would be wrong to restore the entry
+ * without it.
  */
 #ifndef VG_REPO_TREE_H
 #define VG_REPO_TREE_H
@@ -40,7 +41,20 @@ struct vg_tree_entry {
 	size_t nchunks;
 	struct vg_id subtree;      /* directory */
 	const char *target;        /* symlink target (NUL-terminated) */
+	/* Extensions (docs/FORMAT.md "Trees"); NULL / 0 when absent. */
+	const char *user, *group;  /* owner names (tag 2) */
+	const uint8_t *xattrs;     /* xattr list, os/fs.h encoding (tag 3, critical) */
+	size_t xattrs_len;
+	uint64_t link_group;       /* hardlink set number, > 0 (tag 4) */
+	const uint64_t *extents;   /* encode: non-NULL for a sparse file: its data extents, */
+	size_t nextents;           /* offset/length pairs (0 pairs: all hole) (tag 5, critical) */
+	const uint8_t *ext_raw;    /* decode: tag 5 as stored (checked); vg_tree_extents() */
+	size_t ext_raw_len;
 };
+
+/* The data extents of a decoded entry into *out (malloc'd pairs, non-NULL
+ * for a sparse file even with 0 pairs; NULL when it has no holes). */
+int vg_tree_extents(const struct vg_tree_entry *e, uint64_t **out, size_t *n);
 
 struct vg_tree {
 	struct vg_tree_entry *e;

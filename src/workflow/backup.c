@@ -3,15 +3,16 @@
  *
  * Shape of a run: one reader (this thread) walks, reads, chunks and hashes;
  * vg_repo_put() hands new chunks to the repository's workers, which
- * compress and pack them.  The tree of a directory is stored once all its
- * entries are known, so trees are built bottom-up as the walk returns.
- * Memory is bounded by the read buffer, the worker queue and one listing
+ * compress, encrypt and pack them.  The tree of a directory is stored once
+ * all its entries are known, so trees are built bottom-up as the walk
+ * returns; the parent snapshot's tree of the same directory is walked
+ * alongside (one per level) for incremental reuse.  Memory is bounded by
+ * the read buffer, the worker queue and one listing (plus one parent tree)
  * per directory level.
  */
 #include "workflow/backup.h"
 
-#include <errno.h>
-#include <limits.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,21 +22,11 @@
 
 #include "base/err.h"
 #include "os/fs.h"
+#include "workflow/backup_int.h"
 
 #define READ_SIZE (8u << 20)
 #define MAX_DEPTH 2000
-
-struct bctx {
-	struct vg_repo *r;
-	const struct vg_backup_opts *o;
-	struct vg_snapshot *snap;
-	struct vg_backup_progress prog;
-	size_t nproblems;
-	uint8_t *buf;
-	size_t bufsize;
-	struct vg_buf link;
-	struct vg_repo_counts base;
-};
+#define PARENT_SEARCH_MAX 200 /* snapshots loaded looking for the parent */
 
 static void problem(struct bctx *c, int verdict, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void problem(struct bctx *c, int verdict, const char *fmt, ...)
@@ -64,10 +55,65 @@ static void progress(struct bctx *c, const char *path)
 	c->o->progress(c->o->ctx, &c->prog);
 }
 
-/* Chunks of one open file, appended to *ids.  *fatal: the failure is the
- * vault's (or memory's), not the source file's. */
-static int read_chunks(struct bctx *c, struct vg_fs_file *f, void *watched, struct vg_id **ids, size_t *n,
-		       uint64_t *total, bool *fatal)
+static bool excluded(const struct bctx *c, const struct vg_fs_dir *d, const char *name)
+{
+	char path[4096];
+	for (size_t i = 0; i < c->o->nexcludes; i++) {
+		const char *pat = c->o->excludes[i];
+		if (!strchr(pat, '/')) {
+			if (fnmatch(pat, name, 0) == 0)
+				return true;
+			continue;
+		}
+		snprintf(path, sizeof path, "%s/%s", vg_fs_dir_path(d), name);
+		if (fnmatch(pat, path, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Free what an entry owns (chunks, target, xattrs, extents). */
+static void clear_entry(struct vg_tree_entry *e)
+{
+	free((void *)e->chunks);
+	free((void *)e->target);
+	free((void *)e->xattrs);
+	free((void *)e->extents);
+	e->chunks = NULL;
+	e->target = NULL;
+	e->xattrs = NULL;
+	e->extents = NULL;
+}
+
+static void free_entries(struct vg_tree_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		clear_entry(&e[i]);
+	free(e);
+}
+
+/* --- file content --- */
+
+static int push_id(struct vg_id **ids, size_t *n, size_t *cap, const struct vg_id *id)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		struct vg_id *ni = realloc(*ids, nc * sizeof *ni);
+		if (!ni)
+			return VG_ERR(VG_ENOMEM, "out of memory");
+		*ids = ni;
+		*cap = nc;
+	}
+	(*ids)[(*n)++] = *id;
+	return 0;
+}
+
+/* Chunks of one open file, appended to *ids; stored unless verify_only
+ * (then only their ids are computed).  `watched`: the watcher's state for
+ * this file (opts.watch), or NULL.  *fatal: the failure is the vault's (or
+ * memory's), not the source file's. */
+static int read_chunks(struct bctx *c, struct src *s, bool verify_only, void *watched, struct vg_id **ids,
+		       size_t *n, uint64_t *total, bool *fatal)
 {
 	const struct vg_chunker *ch = vg_repo_chunker(c->r);
 	size_t have = 0, pos = 0, cap = 0;
@@ -80,7 +126,7 @@ static int read_chunks(struct bctx *c, struct vg_fs_file *f, void *watched, stru
 			have -= pos;
 			pos = 0;
 			size_t got;
-			if ((err = vg_fs_file_read(f, c->buf + have, c->bufsize - have, &got)) < 0)
+			if ((err = src_read(s, c->buf + have, c->bufsize - have, &got)) < 0)
 				return err;
 			if (watched && got)
 				c->o->watch->data(c->o->watch->ctx, watched, c->buf + have, got);
@@ -91,20 +137,19 @@ static int read_chunks(struct bctx *c, struct vg_fs_file *f, void *watched, stru
 		if (cut == 0)
 			return 0;
 		*fatal = true;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct vg_id *ni = realloc(*ids, cap * sizeof *ni);
-			if (!ni)
-				return VG_ERR(VG_ENOMEM, "out of memory");
-			*ids = ni;
-		}
-		bool added;
-		if ((err = vg_repo_put(c->r, VG_OT_CHUNK, c->buf + pos, cut, &(*ids)[*n], &added)) < 0)
+		struct vg_id id;
+		bool added = false;
+		if (verify_only)
+			err = vg_id_compute(vg_repo_idkey(c->r), c->buf + pos, cut, &id);
+		else
+			err = vg_repo_put(c->r, VG_OT_CHUNK, c->buf + pos, cut, &id, &added);
+		if (err || (err = push_id(ids, n, &cap, &id)) < 0)
 			return err;
 		*fatal = false;
-		(*n)++;
-		c->snap->stats.chunks++;
-		c->snap->stats.new_chunks += added;
+		if (!verify_only) {
+			c->snap->stats.chunks++;
+			c->snap->stats.new_chunks += added;
+		}
 		pos += cut;
 		*total += cut;
 	}
@@ -115,24 +160,147 @@ static bool changed(const struct vg_fs_stat *a, const struct vg_fs_stat *b)
 	return a->size != b->size || a->mtime_ns != b->mtime_ns || a->ctime_ns != b->ctime_ns;
 }
 
-/* Fill e for a regular file.  Negative: fatal for the run; 1: the file
- * is left out (problem recorded). */
-static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct vg_tree_entry *e)
+/* Unchanged since the parent: reused without reading. */
+static bool same_file(const struct vg_fs_stat *a, const struct vg_tree_entry *pe)
 {
-	struct vg_fs_file *f = NULL;
+	return pe && pe->st.type == VG_FT_FILE && !changed(a, &pe->st) && a->ino == pe->st.ino;
+}
+
+/* Same size, mtime and inode: its content should be the parent's.  The
+ * ctime may differ (a chmod, or a write whose mtime was put back); a
+ * re-read that finds other content with all of these equal is reported. */
+static bool same_content_expected(const struct vg_fs_stat *a, const struct vg_tree_entry *pe)
+{
+	return pe && pe->st.type == VG_FT_FILE && a->size == pe->st.size && a->mtime_ns == pe->st.mtime_ns &&
+	       a->ino == pe->st.ino;
+}
+
+static uint64_t data_bytes(const uint64_t *ext, size_t n, uint64_t size)
+{
+	uint64_t t = 0;
+	if (!ext)
+		return size;
+	for (size_t i = 0; i < n; i++)
+		t += ext[2 * i + 1];
+	return t;
+}
+
+static void count_file(struct bctx *c, const char *path, uint64_t bytes)
+{
+	c->prog.files++;
+	c->prog.bytes += bytes;
+	c->snap->stats.files++;
+	c->snap->stats.bytes += bytes;
+	progress(c, path);
+}
+
+/* Take the parent's content for e (not read again). */
+static int reuse(struct vg_tree_entry *e, const struct vg_tree_entry *pe)
+{
+	uint64_t *ext = NULL;
+	size_t next = 0;
+	struct vg_id *ids = malloc((pe->nchunks ? pe->nchunks : 1) * sizeof *ids);
+	uint8_t *xa = pe->xattrs_len ? malloc(pe->xattrs_len) : NULL;
+	int err = vg_tree_extents(pe, &ext, &next);
+	if (!err && (!ids || (pe->xattrs_len && !xa)))
+		err = VG_ERR(VG_ENOMEM, "out of memory");
+	if (err) {
+		free(ids);
+		free(xa);
+		free(ext);
+		return err;
+	}
+	if (pe->nchunks)
+		memcpy(ids, pe->chunks, pe->nchunks * sizeof *ids);
+	if (xa)
+		memcpy(xa, pe->xattrs, pe->xattrs_len);
+	e->chunks = ids;
+	e->nchunks = pe->nchunks;
+	e->xattrs = xa;
+	e->xattrs_len = pe->xattrs_len;
+	e->extents = ext;
+	e->nextents = next;
+	return 0;
+}
+
+static bool ids_equal(const struct vg_id *a, size_t na, const struct vg_id *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!vg_id_eq(&a[i], &b[i]))
+			return false;
+	return true;
+}
+
+/* In the window of unchanged files re-read this time? */
+static bool selected(const struct bctx *c, const char *dir, const char *name)
+{
+	if (c->o->verify_pct <= 0)
+		return false;
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = dir; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	h = (h ^ '/') * 1099511628211ull;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return (h % 100 + 100 - c->snap->verify_cursor) % 100 < (uint64_t)c->o->verify_pct;
+}
+
+/* Re-read an unchanged file: 0 when its content is the parent's (reused),
+ * 1 when it changed while its metadata did not (the parent's content is
+ * kept and the rot reported), 2 when it changed for real (read it again),
+ * negative: fatal. */
+static int verify_file(struct bctx *c, struct vg_fs_file *f, const struct vg_tree_entry *pe,
+		       const struct vg_fs_stat *st, struct vg_tree_entry *e)
+{
+	struct src s = {.f = f};
+	struct vg_id *ids = NULL;
+	size_t n = 0;
+	uint64_t total;
+	bool fatal = false;
+	struct vg_fs_stat after;
+	int err = src_open(&s, st);
+	if (!err)
+		err = read_chunks(c, &s, true, NULL, &ids, &n, &total, &fatal);
+	src_close(&s);
+	if (err) {
+		free(ids);
+		return fatal ? err : 2;
+	}
+	c->verified++;
+	bool same = ids_equal(ids, n, pe->chunks, pe->nchunks);
+	free(ids);
+	if (vg_fs_file_stat(f, &after) < 0 || changed(st, &after))
+		return 2;
+	if ((err = reuse(e, pe)) < 0)
+		return err;
+	if (same)
+		return 0;
+	c->rotten++;
+	problem(c, VG_VERDICT_SUSPECT,
+		"%s: content changed but size and mtime did not%s: probable silent corruption on the source; "
+		"this snapshot keeps the last good version (from snapshot %s)",
+		vg_fs_file_path(f), st->ctime_ns == pe->st.ctime_ns ? " (nor ctime)" : " (ctime did)", c->parent_hex);
+	return 1;
+}
+
+/* Read, chunk and store a file's content into e (st: its stat).  1: left
+ * out (problem recorded). */
+static int store_file(struct bctx *c, struct vg_fs_file *f, struct vg_tree_entry *e)
+{
+	struct src s = {.f = f};
 	struct vg_id *ids = NULL;
 	size_t n = 0;
 	uint64_t total = 0;
 	struct vg_fs_stat after;
 	bool fatal = false;
 	void *watched = NULL;
-	int err = vg_fs_file_openat(d, name, &f);
-	if (!err)
-		err = vg_fs_file_stat(f, &e->st);
-	if (!err && c->o->watch)
+	int err = src_open(&s, &e->st);
+	if (!err && c->o->watch && !s.ext) /* watchers see whole files from offset 0 */
 		watched = c->o->watch->begin(c->o->watch->ctx, vg_fs_file_path(f), e->st.size);
 	if (!err)
-		err = read_chunks(c, f, watched, &ids, &n, &total, &fatal);
+		err = read_chunks(c, &s, false, watched, &ids, &n, &total, &fatal);
 	if (watched) {
 		char why[VG_SNAP_MAX_REASON];
 		why[0] = 0;
@@ -141,62 +309,139 @@ static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct
 			problem(c, v, "%s", why);
 	}
 	if (err) {
-		if (!fatal) {
-			problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
-			err = 1;
-		}
+		src_close(&s);
 		free(ids);
-		vg_fs_file_close(f);
-		return err;
+		if (fatal)
+			return err;
+		problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
+		return 1;
 	}
-	if (vg_fs_file_stat(f, &after) == 0 && (changed(&e->st, &after) || total != e->st.size))
+	if (vg_fs_file_stat(f, &after) == 0 &&
+	    (changed(&e->st, &after) || total != data_bytes(s.ext, s.n, e->st.size)))
 		problem(c, VG_VERDICT_SUSPECT, "%s: changed while it was being read", vg_fs_file_path(f));
-	e->st.size = total;
+	if (!s.ext)
+		e->st.size = total;
+	e->extents = s.ext;
+	e->nextents = s.n;
+	s.ext = NULL;
+	src_close(&s);
 	e->chunks = ids;
 	e->nchunks = n;
-	c->prog.files++;
-	c->prog.bytes += total;
-	c->snap->stats.files++;
-	c->snap->stats.bytes += total;
-	progress(c, vg_fs_file_path(f));
-	vg_fs_file_close(f);
 	return 0;
 }
 
-static int backup_dir(struct bctx *c, struct vg_fs_dir *d, int depth, struct vg_id *id);
+/* A regular file.  Negative: fatal for the run; 1: left out. */
+static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct vg_tree_entry *e,
+		   const struct vg_tree_entry *pe)
+{
+	struct vg_fs_file *f = NULL;
+	bool unchanged = !c->o->no_parent && same_file(&e->st, pe);
+	bool check = !c->o->no_parent && same_content_expected(&e->st, pe) && selected(c, vg_fs_dir_path(d), name);
+	if (unchanged && !check) {
+		int err = reuse(e, pe);
+		if (!err) {
+			c->reused++;
+			count_file(c, NULL, e->st.size);
+		}
+		return err;
+	}
+	int err = vg_fs_file_openat(d, name, &f);
+	if (err == VG_ENOENT) {
+		problem(c, VG_VERDICT_OK, "%s/%s: vanished before it could be read (warning)", vg_fs_dir_path(d), name);
+		return 1;
+	}
+	if (!err && !(err = vg_fs_file_stat(f, &e->st)) && (err = vg_fs_file_xattrs(f, &c->xat)) == 0 &&
+	    c->xat.len && !(e->xattrs = malloc(c->xat.len)))
+		err = VG_ERR(VG_ENOMEM, "out of memory");
+	if (!err && e->xattrs) {
+		memcpy((void *)e->xattrs, c->xat.p, c->xat.len);
+		e->xattrs_len = c->xat.len;
+	}
+	if (err) {
+		vg_fs_file_close(f);
+		if (err == VG_ENOMEM)
+			return err;
+		problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
+		return 1;
+	}
+	/* verify_file: 0 reused, 1 rot (last good version kept), 2 read it */
+	int v = check && same_content_expected(&e->st, pe) ? verify_file(c, f, pe, &e->st, e) : 2;
+	if (v == 2) { /* read it (again), with its own xattrs */
+		clear_entry(e);
+		if (!(err = vg_fs_file_xattrs(f, &c->xat)) && c->xat.len && (e->xattrs = malloc(c->xat.len))) {
+			memcpy((void *)e->xattrs, c->xat.p, c->xat.len);
+			e->xattrs_len = c->xat.len;
+		}
+		v = store_file(c, f, e); /* 1 now: left out */
+	} else if (v == 1) {
+		v = 0;
+	}
+	if (v == 0)
+		count_file(c, vg_fs_file_path(f), e->st.size);
+	vg_fs_file_close(f);
+	return v;
+}
 
-/* One directory entry.  Negative: fatal; 1: left out. */
-static int do_entry(struct bctx *c, struct vg_fs_dir *d, const char *name, const struct vg_fs_stat *st,
-		    int depth, struct vg_tree_entry *e)
+/* --- directories --- */
+
+static int backup_dir(struct bctx *c, struct vg_fs_dir *d, int depth, struct vg_id *id, const struct vg_id *prev);
+
+static int do_dir(struct bctx *c, struct vg_fs_dir *d, const char *name, int depth, struct vg_tree_entry *e,
+		  const struct vg_tree_entry *pe)
 {
 	struct vg_fs_dir *sub = NULL;
 	char path[4096];
+	bool added;
+	snprintf(path, sizeof path, "%s/%s", vg_fs_dir_path(d), name);
+	if (depth >= MAX_DEPTH) {
+		problem(c, VG_VERDICT_INCOMPLETE, "%s: directories nested deeper than %d levels are left out", path,
+			MAX_DEPTH);
+		return 1;
+	}
+	if (vg_fs_dir_openat(d, name, &sub) < 0) {
+		problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
+		return 1;
+	}
+	int err = vg_fs_dir_xattrs(sub, &c->xat);
+	if (err < 0)
+		problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
+	else if (c->xat.len && (e->xattrs = malloc(c->xat.len))) {
+		memcpy((void *)e->xattrs, c->xat.p, c->xat.len);
+		e->xattrs_len = c->xat.len;
+	}
+	if (c->o->one_fs && e->st.dev != c->top_dev) /* a mount point: kept, empty */
+		err = vg_repo_put_tree(c->r, NULL, 0, &e->subtree, &added);
+	else
+		err = backup_dir(c, sub, depth + 1, &e->subtree,
+				 pe && pe->st.type == VG_FT_DIR && !c->o->no_parent ? &pe->subtree : NULL);
+	vg_fs_dir_close(sub);
+	if (err == 0) {
+		c->prog.dirs++;
+		c->snap->stats.dirs++;
+	}
+	return err;
+}
+
+/* One directory entry.  Negative: fatal; 1: left out. */
+static int do_entry(struct bctx *c, struct vg_fs_dir *d, const char *name, const struct vg_fs_stat *st,
+		    int depth, struct vg_tree_entry *e, const struct vg_tree_entry *pe)
+{
+	char path[4096];
 	int err = 0;
 	e->st = *st;
+	e->user = vg_fs_user_name(st->uid);
+	e->group = vg_fs_group_name(st->gid);
+	if (st->type != VG_FT_DIR && st->nlink > 1 && (err = link_group(c, st, &e->link_group)) < 0)
+		return err;
 	switch (st->type) {
 	case VG_FT_FILE:
-		return do_file(c, d, name, e);
+		return do_file(c, d, name, e, pe);
 	case VG_FT_DIR:
-		snprintf(path, sizeof path, "%s/%s", vg_fs_dir_path(d), name);
-		if (depth >= MAX_DEPTH) {
-			problem(c, VG_VERDICT_INCOMPLETE, "%s: directories nested deeper than %d levels are left out",
-				path, MAX_DEPTH);
-			return 1;
-		}
-		if ((err = vg_fs_dir_openat(d, name, &sub)) < 0) {
-			problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
-			return 1;
-		}
-		err = backup_dir(c, sub, depth + 1, &e->subtree);
-		vg_fs_dir_close(sub);
-		if (err == 0) {
-			c->prog.dirs++;
-			c->snap->stats.dirs++;
-		}
-		return err;
+		return do_dir(c, d, name, depth, e, pe);
 	case VG_FT_SYMLINK:
 		if ((err = vg_fs_readlinkat(d, name, &c->link)) < 0 || c->link.len == 0) {
-			problem(c, VG_VERDICT_INCOMPLETE, "%s", err ? vg_errmsg() : "empty symlink target");
+			problem(c, err == VG_ENOENT ? VG_VERDICT_OK : VG_VERDICT_INCOMPLETE, "%s",
+				err ? vg_errmsg() : "empty symlink target");
 			return 1;
 		}
 		if (!(e->target = strdup((const char *)c->link.p)))
@@ -211,18 +456,12 @@ static int do_entry(struct bctx *c, struct vg_fs_dir *d, const char *name, const
 	return 0;
 }
 
-static void free_entries(struct vg_tree_entry *e, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free((void *)e[i].chunks);
-		free((void *)e[i].target);
-	}
-	free(e);
-}
 
-static int backup_dir(struct bctx *c, struct vg_fs_dir *d, int depth, struct vg_id *id)
+
+static int backup_dir(struct bctx *c, struct vg_fs_dir *d, int depth, struct vg_id *id, const struct vg_id *prev)
 {
 	struct vg_fs_list l;
+	struct vg_tree pt = {0};
 	struct vg_tree_entry *e = NULL;
 	size_t n = 0;
 	bool added;
@@ -232,126 +471,38 @@ static int backup_dir(struct bctx *c, struct vg_fs_dir *d, int depth, struct vg_
 		problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
 		return 1;
 	}
+	if (prev && vg_repo_get_tree(c->r, prev, &pt) < 0) /* a parent we cannot read: read everything */
+		memset(&pt, 0, sizeof pt);
 	if (!(e = calloc(l.n ? l.n : 1, sizeof *e))) {
 		err = VG_ERR(VG_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < l.n && err >= 0; i++) {
 		const struct vg_fs_dirent *de = &l.e[i];
+		if (excluded(c, d, de->name))
+			continue;
 		if (de->err) {
-			problem(c, VG_VERDICT_INCOMPLETE, "%s/%s: cannot stat: %s", vg_fs_dir_path(d), de->name,
-				vg_strerror(de->err));
+			problem(c, de->err == VG_ENOENT ? VG_VERDICT_OK : VG_VERDICT_INCOMPLETE, "%s/%s: cannot stat: %s",
+				vg_fs_dir_path(d), de->name, vg_strerror(de->err));
 			continue;
 		}
 		memset(&e[n], 0, sizeof e[n]);
 		e[n].name = de->name;
 		e[n].name_len = de->len;
-		err = do_entry(c, d, de->name, &de->st, depth, &e[n]);
+		err = do_entry(c, d, de->name, &de->st, depth, &e[n], vg_tree_find(&pt, de->name, de->len));
 		if (err == 0)
 			n++;
+		else /* left out: it may hold what it took before giving up */
+			clear_entry(&e[n]);
 	}
 	if (err >= 0)
 		err = vg_repo_put_tree(c->r, e, n, id, &added);
 out:
 	if (e)
 		free_entries(e, n);
+	vg_tree_release(&pt);
 	vg_fs_list_release(&l);
 	return err < 0 ? err : 0;
-}
-
-/* --- source paths --- */
-
-int vg_backup_abspath(const char *path, char **out)
-{
-	char cwd[PATH_MAX], real[PATH_MAX];
-	char *p = NULL;
-	size_t len = strlen(path);
-	*out = NULL;
-	if (len == 0)
-		return VG_ERR(VG_EINVAL, "empty path");
-	while (len > 1 && path[len - 1] == '/')
-		len--;
-	if (path[0] == '/') {
-		p = strndup(path, len);
-	} else {
-		if (!getcwd(cwd, sizeof cwd))
-			return VG_ERRNO(errno, "cannot find the current directory");
-		if ((p = malloc(strlen(cwd) + len + 2)))
-			sprintf(p, "%s/%.*s", cwd, (int)len, path);
-	}
-	if (!p)
-		return VG_ERR(VG_ENOMEM, "out of memory");
-	char *slash = strrchr(p, '/');
-	const char *base = slash + 1;
-	int err = 0;
-	if (!strcmp(p, "/")) {
-		*out = p;
-		return 0;
-	}
-	if (!strcmp(base, ".") || !strcmp(base, "..")) {
-		/* "." names a directory, never a symlink: resolving it all is safe */
-		if (!realpath(p, real))
-			err = VG_ERRNO(errno, "cannot back up '%s'", path);
-		else
-			*out = strdup(real);
-	} else {
-		*slash = 0;
-		if (!realpath(p[0] ? p : "/", real)) {
-			err = VG_ERRNO(errno, "cannot back up '%s'", path);
-		} else if ((*out = malloc(strlen(real) + strlen(base) + 2))) {
-			sprintf(*out, "%s%s%s", real, strcmp(real, "/") ? "/" : "", base);
-		}
-	}
-	free(p);
-	if (!err && !*out)
-		err = VG_ERR(VG_ENOMEM, "out of memory");
-	return err;
-}
-
-static bool inside(const char *a, const char *b) /* a strictly inside b */
-{
-	size_t n = strlen(b);
-	if (!strcmp(b, "/"))
-		return strcmp(a, "/") != 0;
-	return !strncmp(a, b, n) && a[n] == '/';
-}
-
-int vg_backup_top_names(char *const *paths, size_t n, char **names)
-{
-	for (size_t i = 0; i < n; i++)
-		names[i] = NULL;
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < n; j++) {
-			if (i != j && inside(paths[i], paths[j]))
-				return VG_ERR(VG_EINVAL, "'%s' is inside '%s'; give only one of them", paths[i],
-					      paths[j]);
-			if (i < j && !strcmp(paths[i], paths[j]))
-				return VG_ERR(VG_EINVAL, "'%s' is given twice", paths[i]);
-		}
-	int err = 0;
-	for (size_t i = 0; i < n && !err; i++) {
-		const char *base = strrchr(paths[i], '/') + 1;
-		size_t blen = strlen(base);
-		if (!(names[i] = malloc(blen + 24))) {
-			err = VG_ERR(VG_ENOMEM, "out of memory");
-			break;
-		}
-		strcpy(names[i], base);
-		for (int k = 2;; k++) {
-			bool clash = false;
-			for (size_t j = 0; j < i && !clash; j++)
-				clash = !strcmp(names[j], names[i]);
-			if (!clash)
-				break;
-			snprintf(names[i], blen + 24, "%s-%d", base, k);
-		}
-	}
-	if (err)
-		for (size_t i = 0; i < n; i++) {
-			free(names[i]);
-			names[i] = NULL;
-		}
-	return err;
 }
 
 /* --- the run --- */
@@ -366,7 +517,7 @@ static int cmp_top(const void *a, const void *b)
 }
 
 /* Back up one top-level path as entry e (named by the caller). */
-static int do_top(struct bctx *c, const char *path, struct vg_tree_entry *e)
+static int do_top(struct bctx *c, const char *path, struct vg_tree_entry *e, const struct vg_tree_entry *pe)
 {
 	char *parent = strdup(path);
 	struct vg_fs_dir *d = NULL;
@@ -379,9 +530,10 @@ static int do_top(struct bctx *c, const char *path, struct vg_tree_entry *e)
 	int err = vg_fs_dir_open(parent[0] ? parent : "/", &d);
 	if (!err)
 		err = vg_fs_statat(d, base, &st);
-	if (!err)
-		err = do_entry(c, d, base, &st, 0, e);
-	else {
+	if (!err) {
+		c->top_dev = st.dev;
+		err = do_entry(c, d, base, &st, 0, e, pe);
+	} else {
 		problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
 		err = 1;
 	}
@@ -390,11 +542,12 @@ static int do_top(struct bctx *c, const char *path, struct vg_tree_entry *e)
 	return err;
 }
 
-static int backup_roots(struct bctx *c, char **names, struct vg_id *root)
+static int backup_roots(struct bctx *c, char **names, struct vg_id *root, const struct vg_id *prev)
 {
 	struct vg_snapshot *s = c->snap;
 	struct vg_tree_entry *e = calloc(s->npaths, sizeof *e);
 	struct top *t = calloc(s->npaths, sizeof *t);
+	struct vg_tree pt = {0};
 	size_t n = 0;
 	bool added;
 	int err = 0;
@@ -402,13 +555,15 @@ static int backup_roots(struct bctx *c, char **names, struct vg_id *root)
 		err = VG_ERR(VG_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (prev && vg_repo_get_tree(c->r, prev, &pt) < 0)
+		memset(&pt, 0, sizeof pt);
 	for (size_t i = 0; i < s->npaths; i++)
 		t[i] = (struct top){s->paths[i], names[i]};
 	qsort(t, s->npaths, sizeof *t, cmp_top);
 	for (size_t i = 0; i < s->npaths && err >= 0; i++) {
 		e[n].name = t[i].name;
 		e[n].name_len = strlen(t[i].name);
-		if ((err = do_top(c, t[i].path, &e[n])) == 0)
+		if ((err = do_top(c, t[i].path, &e[n], vg_tree_find(&pt, e[n].name, e[n].name_len))) == 0)
 			n++;
 	}
 	if (err >= 0)
@@ -417,7 +572,62 @@ out:
 	if (e)
 		free_entries(e, n);
 	free(t);
+	vg_tree_release(&pt);
 	return err;
+}
+
+static bool same_sources(const struct vg_snapshot *a, const struct vg_snapshot *b)
+{
+	if (strcmp(a->host, b->host) || a->npaths != b->npaths)
+		return false;
+	for (size_t i = 0; i < a->npaths; i++) {
+		size_t j = 0;
+		while (j < b->npaths && strcmp(a->paths[i], b->paths[j]))
+			j++;
+		if (j == b->npaths)
+			return false;
+	}
+	return true;
+}
+
+static int cmp_ref_newest(const void *a, const void *b)
+{
+	const struct vg_snapref *x = *(const struct vg_snapref *const *)a, *y = *(const struct vg_snapref *const *)b;
+	return (x->time_ns < y->time_ns) - (x->time_ns > y->time_ns);
+}
+
+/* The newest snapshot of the same host and paths: its root tree in *root
+ * and its verify cursor.  0 without one. */
+static int find_parent(struct bctx *c, struct vg_backup_result *res, struct vg_id *root, bool *found)
+{
+	size_t n = vg_repo_snapshot_count(c->r);
+	const struct vg_snapref **refs = calloc(n ? n : 1, sizeof *refs);
+	*found = false;
+	if (!refs)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		refs[i] = vg_repo_snapshot_ref(c->r, i);
+	qsort(refs, n, sizeof *refs, cmp_ref_newest);
+	for (size_t i = 0; i < n && i < PARENT_SEARCH_MAX && !*found; i++) {
+		struct vg_snapshot p;
+		if (vg_repo_snapshot_load(c->r, &refs[i]->id, &p) < 0)
+			continue; /* unreadable: not a parent */
+		if (same_sources(c->snap, &p)) {
+			*found = true;
+			*root = p.root;
+			res->has_parent = c->snap->has_parent = true;
+			res->parent = c->snap->parent = refs[i]->id;
+			c->snap->verify_cursor = p.has_cursor ? (uint8_t)((p.verify_cursor + c->o->verify_pct) % 100) : 0;
+		}
+		vg_snapshot_release(&p);
+	}
+	free(refs);
+	if (*found) {
+		char hex[2 * VG_ID_LEN + 1];
+		vg_id_hex(&res->parent, hex);
+		snprintf(c->parent_hex, sizeof c->parent_hex, "%.16s", hex);
+	}
+	return 0;
 }
 
 static int start(struct bctx *c, struct vg_backup_result *res, char ***names)
@@ -432,10 +642,16 @@ static int start(struct bctx *c, struct vg_backup_result *res, char ***names)
 	if (!o->host && gethostname(host, sizeof host) < 0)
 		snprintf(host, sizeof host, "unknown");
 	host[sizeof host - 1] = 0;
+	if (o->verify_pct < 0 || o->verify_pct > 100 || o->verdict < 0 || o->verdict > VG_VERDICT_INCOMPLETE)
+		return VG_ERR(VG_EINVAL, "verify share %d%% or verdict %d out of range", o->verify_pct, o->verdict);
 	if (!(s->host = strdup(o->host ? o->host : host)))
 		return VG_ERR(VG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < o->ntags && !err; i++)
 		err = vg_snapshot_add_str(&s->tags, &s->ntags, o->tags[i]);
+	for (size_t i = 0; i < o->nreasons && !err; i++)
+		problem(c, o->verdict, "%s", o->reasons[i]);
+	if (o->verdict > s->verdict)
+		s->verdict = o->verdict;
 	for (size_t i = 0; i < o->npaths && !err; i++) {
 		char *abs;
 		struct vg_fs_stat st;
@@ -447,43 +663,53 @@ static int start(struct bctx *c, struct vg_backup_result *res, char ***names)
 		return err;
 	if (!s->npaths)
 		return VG_ERR(VG_EINVAL, "nothing to back up: give at least one path");
-	for (size_t i = 0; i < o->nreasons; i++)
-		problem(c, o->verdict, "%s", o->reasons[i]);
-	if (o->verdict > s->verdict)
-		s->verdict = o->verdict;
 	if (!(*names = calloc(s->npaths, sizeof **names)))
 		return VG_ERR(VG_ENOMEM, "out of memory");
 	if ((err = vg_backup_top_names(s->paths, s->npaths, *names)) < 0)
 		return err;
 	if (s->npaths > 1 && !(*names)[0][0])
 		return VG_ERR(VG_EINVAL, "'/' cannot be combined with other paths");
+	s->has_cursor = o->verify_pct > 0;
 	c->bufsize = vg_repo_chunker(c->r)->p.max + READ_SIZE;
 	if (!(c->buf = malloc(c->bufsize)))
 		return VG_ERR(VG_ENOMEM, "out of memory");
 	return 0;
 }
 
+static int walk(struct bctx *c, struct vg_backup_result *res, char **names)
+{
+	struct vg_fs_dir *d = NULL;
+	struct vg_id prev;
+	bool found = false;
+	int err = c->o->no_parent ? 0 : find_parent(c, res, &prev, &found);
+	if (err)
+		return err;
+	if (!names[0][0]) { /* the whole file system: "/" is the root tree */
+		struct vg_fs_stat st;
+		if (!(err = vg_fs_lstat("/", &st)))
+			c->top_dev = st.dev;
+		if (!err && !(err = vg_fs_dir_open("/", &d)) &&
+		    (err = backup_dir(c, d, 0, &res->snap.root, found ? &prev : NULL)) == 1)
+			err = VG_ERR(VG_EIO, "cannot read '/'");
+		vg_fs_dir_close(d);
+		return err;
+	}
+	return backup_roots(c, names, &res->snap.root, found ? &prev : NULL);
+}
+
 int vg_backup_run(struct vg_repo *r, const struct vg_backup_opts *o, struct vg_backup_result *res)
 {
 	struct bctx c = {.r = r, .o = o, .snap = &res->snap};
 	char **names = NULL;
-	struct vg_fs_dir *d = NULL;
 	struct vg_repo_counts now;
 	memset(res, 0, sizeof *res);
 	vg_buf_init(&c.link, VG_FS_LINK_MAX + 1);
+	vg_buf_init(&c.xat, VG_FS_XATTR_LIST_MAX);
 	vg_repo_counts(r, &c.base);
 	int err = start(&c, res, &names);
-	if (err)
-		goto out;
-	if (!names[0][0]) { /* the whole file system: "/" is the root tree */
-		if (!(err = vg_fs_dir_open("/", &d)) && (err = backup_dir(&c, d, 0, &res->snap.root)) == 1)
-			err = VG_ERR(VG_EIO, "cannot read '/'");
-	} else {
-		err = backup_roots(&c, names, &res->snap.root);
-	}
-	if (err)
-		goto out;
-	if ((err = vg_repo_flush(r)) < 0)
+	if (!err)
+		err = walk(&c, res, names);
+	if (err || (err = vg_repo_flush(r)) < 0)
 		goto out;
 	vg_repo_counts(r, &now);
 	res->snap.stats.new_bytes = now.new_bytes - c.base.new_bytes;
@@ -491,13 +717,17 @@ int vg_backup_run(struct vg_repo *r, const struct vg_backup_opts *o, struct vg_b
 	if (!(err = vg_repo_snapshot_add(r, &res->snap, &res->id)))
 		err = vg_repo_commit(r);
 	res->nproblems = c.nproblems;
+	res->reused = c.reused;
+	res->verified = c.verified;
+	res->rotten = c.rotten;
 out:
-	vg_fs_dir_close(d);
 	for (size_t i = 0; names && i < res->snap.npaths; i++)
 		free(names[i]);
 	free(names);
 	free(c.buf);
+	links_release(&c);
 	vg_buf_release(&c.link);
+	vg_buf_release(&c.xat);
 	return err;
 }
 

@@ -7,7 +7,20 @@
  * nothing.  A file or directory that cannot be read is left out, named in
  * the snapshot's reasons, and the snapshot is marked incomplete; the run
  * goes on.  A file that changed while being read is kept as read, named,
- * and the snapshot marked suspect.
+ * and the snapshot marked suspect.  A file that vanished is a warning.
+ *
+ * Incremental: the parent is the newest snapshot of the same host and
+ * paths.  A file whose size, mtime, ctime and inode equal the parent's
+ * entry reuses its chunk list (and xattrs: they change the ctime) without
+ * being opened.  verify_pct re-reads a rolling window of those files
+ * (the window moves by verify_pct per snapshot, so each is re-read every
+ * 100/verify_pct backups): content that differs while size, mtime and
+ * ctime do not is probable silent corruption - reported, the parent's
+ * (last good) content kept, the snapshot marked suspect.
+ *
+ * Metadata: mode, owner ids and names, ns times, xattrs and POSIX ACLs
+ * (files and directories), symlinks, hardlinks (a link set number per
+ * file), sparse files (data extents), fifos, devices, sockets.
  *
  * Each source path appears at the top of the snapshot under its last
  * component ("/home/ann" -> "ann"; a clash gets "-2", "-3" ... in path
@@ -47,10 +60,17 @@ struct vg_backup_opts {
 	const char *host; /* NULL: this machine's name */
 	const char *const *tags;
 	size_t ntags;
+	/* Entries to leave out: fnmatch(3) patterns matched against the
+	 * entry's name, or against its full path when the pattern has a '/'. */
+	const char *const *excludes;
+	size_t nexcludes;
+	bool one_fs;     /* do not descend into other file systems (mount points kept, empty) */
+	bool no_parent;  /* read every file (no incremental reuse) */
+	int verify_pct;  /* 0..100: share of unchanged files re-read to catch bit rot */
 	void (*progress)(void *ctx, const struct vg_backup_progress *p);
 	void *ctx;
 	/* Known before the run (the source health gate): the snapshot starts
-	 * with this verdict and these reasons. */
+	 * with this verdict and these reasons; the run can only make it worse. */
 	int verdict;
 	const char *const *reasons;
 	size_t nreasons;
@@ -60,7 +80,12 @@ struct vg_backup_opts {
 struct vg_backup_result {
 	struct vg_id id;          /* the new snapshot */
 	struct vg_snapshot snap;  /* what it recorded (verdict, reasons, stats) */
-	size_t nproblems;         /* every problem, also those beyond the kept reasons */
+	size_t nproblems;         /* every problem and warning, also those beyond the kept reasons */
+	bool has_parent;          /* the previous snapshot of the same host and paths */
+	struct vg_id parent;
+	uint64_t reused;          /* files unchanged since the parent, not read */
+	uint64_t verified;        /* unchanged files re-read (--verify-unchanged) */
+	uint64_t rotten;          /* of those: content differs, metadata does not */
 };
 
 /* 0 when a snapshot was committed (check res->snap.verdict); otherwise

@@ -128,7 +128,8 @@ static int oldest_first(const void *a, const void *b)
 	return (x->time_ns > y->time_ns) - (x->time_ns < y->time_ns);
 }
 
-int vg_damage_map(struct vg_pool *pool, const struct vg_bp *bad, size_t nbad, struct vg_damage_report *out)
+int vg_damage_map(struct vg_pool *pool, const struct vg_repo_opts *ro, const struct vg_bp *bad, size_t nbad,
+		  struct vg_damage_report *out)
 {
 	struct dmg d = {.nbad = nbad, .out = out};
 	struct vg_root root;
@@ -150,8 +151,12 @@ int vg_damage_map(struct vg_pool *pool, const struct vg_bp *bad, size_t nbad, st
 	}
 	qsort(root.snaps, root.nsnaps, sizeof *root.snaps, oldest_first);
 	/* an index that cannot be read hides every snapshot's files */
-	if (vg_index_scan(pool, &root, scan, &d) == 0 && vg_repo_open(pool, NULL, &r))
+	if (vg_repo_open(pool, ro, &r))
 		r = NULL;
+	else if (vg_index_scan(pool, &root, vg_repo_master(r), scan, &d)) {
+		vg_repo_close(r);
+		r = NULL;
+	}
 	err = walk_all(&d, r, &root);
 	vg_repo_close(r);
 	vg_root_release(&root);

@@ -17,6 +17,7 @@
 
 #include "pool/pool.h"
 #include "repo/id.h"
+#include "repo/repo.h"
 
 #define VG_DAMAGE_MAX 100000
 
@@ -40,7 +41,9 @@ struct vg_damage_report {
 	uint64_t dropped;  /* items beyond VG_DAMAGE_MAX */
 };
 
-int vg_damage_map(struct vg_pool *pool, const struct vg_bp *bad, size_t nbad, struct vg_damage_report *out);
+/* ro: how to open the repository (its passphrase); NULL: defaults. */
+int vg_damage_map(struct vg_pool *pool, const struct vg_repo_opts *ro, const struct vg_bp *bad, size_t nbad,
+		  struct vg_damage_report *out);
 void vg_damage_report_release(struct vg_damage_report *r);
 const char *vg_damage_kind_name(int kind);
 

@@ -16,9 +16,12 @@ static int oldest_first(const void *a, const void *b)
 	return (x->time_ns > y->time_ns) - (x->time_ns < y->time_ns);
 }
 
-static int load(struct vg_pool *pool, struct vg_prune_result *res)
+static int load(struct vg_pool *pool, const struct vg_repo_opts *base, struct vg_prune_result *res)
 {
-	struct vg_repo_opts ro = {.no_index = true};
+	struct vg_repo_opts ro = {0};
+	if (base)
+		ro = *base;
+	ro.no_index = true;
 	struct vg_repo *r = NULL;
 	int err = vg_repo_open(pool, &ro, &r);
 	if (err)
@@ -91,7 +94,7 @@ out:
 int vg_prune_run(struct vg_pool *pool, const struct vg_prune_opts *o, struct vg_prune_result *res)
 {
 	memset(res, 0, sizeof *res);
-	int err = load(pool, res);
+	int err = load(pool, o->repo, res);
 	if (err || (err = plan(o, res)))
 		return err;
 	for (size_t k = 0; k < o->nids; k++) {
@@ -112,6 +115,7 @@ int vg_prune_run(struct vg_pool *pool, const struct vg_prune_opts *o, struct vg_
 		if (res->snaps[i].forget)
 			ids[k++] = res->snaps[i].id;
 	struct vg_gc_opts g = o->gc_opts;
+	g.repo = o->repo;
 	if (o->dry_run) {
 		g.dry_run = true;
 		g.exclude = ids;

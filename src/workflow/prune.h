@@ -25,6 +25,7 @@ struct vg_prune_opts {
 	bool dry_run;
 	bool gc;                  /* reclaim space afterwards */
 	struct vg_gc_opts gc_opts;
+	const struct vg_repo_opts *repo; /* how to open the repository (passphrase) */
 };
 
 struct vg_prune_snap {

@@ -16,9 +16,14 @@
 
 #include "base/err.h"
 #include "os/fs.h"
-#include "workflow/backup.h"
+#include "workflow/browse.h"
 
 #define MAX_DEPTH 4096
+
+struct hardlink {
+	uint64_t group;
+	char *rel; /* below the target */
+};
 
 struct rctx {
 	struct vg_repo *r;
@@ -27,6 +32,9 @@ struct rctx {
 	bool owner;
 	struct vg_buf chunk;
 	struct vg_restore_progress prog;
+	struct vg_fs_dir *root; /* the target */
+	struct hardlink *hl;    /* first restored name of each link set, by group */
+	size_t nhl, hlcap;
 };
 
 static void rerr(struct rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -54,37 +62,200 @@ static void sub_path(char *out, size_t len, const char *dir, const char *name)
 	snprintf(out, len, "%s%s%s", dir, dir[0] && dir[strlen(dir) - 1] != '/' ? "/" : "", name);
 }
 
+static int cmp_group(const void *a, const void *b)
+{
+	uint64_t x = ((const struct hardlink *)a)->group, y = ((const struct hardlink *)b)->group;
+	return (x > y) - (x < y);
+}
+
+/* Link sets are numbered in walk order, so groups arrive nearly sorted:
+ * keep the list sorted and search it. */
+static const struct hardlink *link_find(const struct rctx *c, uint64_t group)
+{
+	struct hardlink key = {.group = group};
+	return c->nhl ? bsearch(&key, c->hl, c->nhl, sizeof *c->hl, cmp_group) : NULL;
+}
+
+static void link_remember(struct rctx *c, uint64_t group, const char *path)
+{
+	const char *t = vg_fs_dir_path(c->root);
+	size_t tl = strlen(t);
+	if (link_find(c, group) || strncmp(path, t, tl) || path[tl] != '/')
+		return;
+	if (c->nhl == c->hlcap) {
+		size_t nc = c->hlcap ? 2 * c->hlcap : 64;
+		struct hardlink *n = realloc(c->hl, nc * sizeof *n);
+		if (!n)
+			return; /* later names get their own copy */
+		c->hl = n;
+		c->hlcap = nc;
+	}
+	char *rel = strdup(path + tl + 1);
+	if (!rel)
+		return;
+	size_t i = c->nhl;
+	while (i > 0 && c->hl[i - 1].group > group) {
+		c->hl[i] = c->hl[i - 1];
+		i--;
+	}
+	c->hl[i] = (struct hardlink){group, rel};
+	c->nhl++;
+}
+
+/* Restore e as a link to its set's first name; 0 when done. */
+static int link_existing(struct rctx *c, struct vg_fs_dir *d, const struct vg_tree_entry *e, const char *path)
+{
+	const struct hardlink *h = link_find(c, e->link_group);
+	if (!h || vg_fs_link_beneath(c->root, h->rel, d, e->name) < 0)
+		return -1;
+	c->res->files++;
+	c->res->hardlinks++;
+	c->prog.files++;
+	(void)path;
+	return 0;
+}
+
+/* The owner to give an entry: the recorded name's id here when it has
+ * one, else the recorded number. */
+static struct vg_fs_stat owner_of(const struct vg_tree_entry *e)
+{
+	struct vg_fs_stat st = e->st;
+	uint32_t id;
+	if (e->user && vg_fs_user_id(e->user, &id))
+		st.uid = id;
+	if (e->group && vg_fs_group_id(e->group, &id))
+		st.gid = id;
+	return st;
+}
+
+/* Writes the chunk stream into the file's data extents (or straight). */
+struct sink {
+	struct vg_fs_file *f;
+	uint64_t *ext;
+	size_t n, next;
+	uint64_t left;
+};
+
+static int sink_write(struct sink *k, const uint8_t *p, size_t len)
+{
+	if (!k->ext)
+		return vg_fs_file_write(k->f, p, len);
+	while (len) {
+		if (!k->left) {
+			if (k->next == k->n)
+				return VG_ERR(VG_ECORRUPT, "content is longer than the file's data extents");
+			int err = vg_fs_file_seek(k->f, k->ext[2 * k->next]);
+			if (err)
+				return err;
+			k->left = k->ext[2 * k->next + 1];
+			k->next++;
+		}
+		size_t w = len < k->left ? len : (size_t)k->left;
+		int err = vg_fs_file_write(k->f, p, w);
+		if (err)
+			return err;
+		p += w;
+		len -= w;
+		k->left -= w;
+	}
+	return 0;
+}
+
+/* Read the restored file back and compare each chunk with its id. */
+static int verify_back(struct rctx *c, struct vg_fs_dir *d, const struct vg_tree_entry *e,
+		       const uint32_t *lens, const uint64_t *ext, size_t next)
+{
+	struct vg_fs_file *f = NULL;
+	struct sink k = {.ext = (uint64_t *)ext, .n = next};
+	int err = vg_fs_file_openat(d, e->name, &f);
+	for (size_t i = 0; i < e->nchunks && !err; i++) {
+		struct vg_id id;
+		size_t got = 0;
+		if ((err = vg_buf_reserve(&c->chunk, lens[i])) < 0)
+			break;
+		uint8_t *p = c->chunk.p;
+		for (size_t at = 0; at < lens[i] && !err;) { /* follow the extents as the writer did */
+			if (k.ext && !k.left) {
+				if (k.next == k.n || (err = vg_fs_file_seek(f, ext[2 * k.next])) < 0)
+					break;
+				k.left = ext[2 * k.next + 1];
+				k.next++;
+			}
+			size_t want = lens[i] - at;
+			if (k.ext && want > k.left)
+				want = (size_t)k.left;
+			if ((err = vg_fs_file_read(f, p + at, want, &got)) < 0)
+				break;
+			if (got < want)
+				err = VG_ERR(VG_ECORRUPT, "the restored file is shorter than the snapshot's");
+			at += got;
+			k.left -= k.ext ? got : 0;
+		}
+		if (!err && !(err = vg_id_compute(vg_repo_idkey(c->r), p, lens[i], &id)) && !vg_id_eq(&id, &e->chunks[i]))
+			err = VG_ERR(VG_ECORRUPT, "the restored bytes differ from the vault's at chunk %zu", i);
+	}
+	vg_fs_file_close(f);
+	return err;
+}
+
 /* Write one file's content; a failure removes the partial file. */
 static void restore_file(struct rctx *c, struct vg_fs_dir *d, const struct vg_tree_entry *e)
 {
 	struct vg_fs_file *f = NULL;
+	struct sink k = {0};
+	uint32_t *lens = NULL;
 	char path[4096];
 	uint64_t total = 0;
-	int err = vg_fs_createat(d, e->name, &f);
 	sub_path(path, sizeof path, vg_fs_dir_path(d), e->name);
+	if (e->link_group && link_existing(c, d, e, path) == 0)
+		return;
+	int err = vg_fs_createat(d, e->name, &f);
 	if (err) {
 		rerr(c, "%s", vg_errmsg());
 		return;
 	}
+	k.f = f;
+	if (!(err = vg_tree_extents(e, &k.ext, &k.n)) && c->o->verify &&
+	    !(lens = malloc((e->nchunks ? e->nchunks : 1) * sizeof *lens)))
+		err = VG_ERR(VG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < e->nchunks && !err; i++) {
 		if ((err = vg_repo_get(c->r, VG_OT_CHUNK, &e->chunks[i], &c->chunk)) < 0)
 			break;
-		err = vg_fs_file_write(f, c->chunk.p, c->chunk.len);
+		err = sink_write(&k, c->chunk.p, c->chunk.len);
 		total += c->chunk.len;
+		if (lens)
+			lens[i] = (uint32_t)c->chunk.len;
 	}
-	if (!err && total != e->st.size)
-		err = VG_ERR(VG_ECORRUPT, "content is %llu bytes, the snapshot says %llu",
-			     (unsigned long long)total, (unsigned long long)e->st.size);
+	uint64_t want = e->st.size;
+	if (k.ext) {
+		want = 0;
+		for (size_t i = 0; i < k.n; i++)
+			want += k.ext[2 * i + 1];
+	}
+	if (!err && total != want)
+		err = VG_ERR(VG_ECORRUPT, "content is %llu bytes, the snapshot says %llu", (unsigned long long)total,
+			     (unsigned long long)want);
+	if (!err && k.ext)
+		err = vg_fs_file_truncate(f, e->st.size);
+	if (!err && e->xattrs_len)
+		err = vg_fs_file_set_xattrs(f, e->xattrs, e->xattrs_len);
+	struct vg_fs_stat st = owner_of(e);
 	if (!err)
-		err = vg_fs_file_set_meta(f, &e->st, c->owner);
+		err = vg_fs_file_set_meta(f, &st, c->owner);
 	int cerr = vg_fs_file_close(f);
 	if (!err)
 		err = cerr;
+	if (!err && lens && !(err = verify_back(c, d, e, lens, k.ext, k.n)))
+		c->res->verified++;
+	free(lens);
+	free(k.ext);
 	if (err) {
 		rerr(c, "%s: not restored: %s", path, vg_errmsg());
 		vg_fs_unlinkat(d, e->name);
 		return;
 	}
+	if (e->link_group)
+		link_remember(c, e->link_group, path);
 	c->res->files++;
 	c->res->bytes += total;
 	c->prog.files++;
@@ -100,6 +271,7 @@ static void restore_tree(struct rctx *c, struct vg_fs_dir *d, const struct vg_id
 static void restore_entry(struct rctx *c, struct vg_fs_dir *d, const struct vg_tree_entry *e, int depth)
 {
 	struct vg_fs_dir *sub = NULL;
+	struct vg_fs_stat st;
 	char path[4096];
 	sub_path(path, sizeof path, vg_fs_dir_path(d), e->name);
 	switch (e->st.type) {
@@ -116,14 +288,18 @@ static void restore_entry(struct rctx *c, struct vg_fs_dir *d, const struct vg_t
 			return;
 		}
 		restore_tree(c, sub, &e->subtree, depth + 1);
-		if (vg_fs_dir_set_meta(sub, &e->st, c->owner) < 0)
+		/* xattrs after the children: a default ACL must not leak into them */
+		st = owner_of(e);
+		if ((e->xattrs_len && vg_fs_dir_set_xattrs(sub, e->xattrs, e->xattrs_len) < 0) ||
+		    vg_fs_dir_set_meta(sub, &st, c->owner) < 0)
 			rerr(c, "%s", vg_errmsg());
 		vg_fs_dir_close(sub);
 		c->res->dirs++;
 		c->prog.dirs++;
 		return;
 	case VG_FT_SYMLINK:
-		if (vg_fs_symlinkat(d, e->name, e->target) < 0 || vg_fs_set_meta_at(d, e->name, &e->st, c->owner) < 0)
+		st = owner_of(e);
+		if (vg_fs_symlinkat(d, e->name, e->target) < 0 || vg_fs_set_meta_at(d, e->name, &st, c->owner) < 0)
 			rerr(c, "%s", vg_errmsg());
 		else
 			c->res->links++;
@@ -133,13 +309,14 @@ static void restore_entry(struct rctx *c, struct vg_fs_dir *d, const struct vg_t
 	case VG_FT_BLK:
 		if (e->st.type != VG_FT_FIFO && geteuid() != 0)
 			break;
-		if (vg_fs_mknodat(d, e->name, &e->st) < 0 || vg_fs_set_meta_at(d, e->name, &e->st, c->owner) < 0)
+		st = owner_of(e);
+		if (vg_fs_mknodat(d, e->name, &e->st) < 0 || vg_fs_set_meta_at(d, e->name, &st, c->owner) < 0)
 			rerr(c, "%s", vg_errmsg());
 		else
 			c->res->others++;
 		return;
 	case VG_FT_HARDLINK:
-		rerr(c, "%s: hardlinks are not supported by this version; not restored", path);
+		rerr(c, "%s: a hardlink entry of an unknown kind; not restored", path);
 		return;
 	}
 	c->res->skipped++; /* sockets; device nodes without root */
@@ -157,65 +334,6 @@ static void restore_tree(struct rctx *c, struct vg_fs_dir *d, const struct vg_id
 	vg_tree_release(&t);
 }
 
-/* Turn an absolute source path into a path below the snapshot's top. */
-static int relative_path(const struct vg_snapshot *s, const char *sub, char **out)
-{
-	char **names = calloc(s->npaths ? s->npaths : 1, sizeof *names);
-	int err = names ? vg_backup_top_names(s->paths, s->npaths, names) : VG_ERR(VG_ENOMEM, "out of memory");
-	*out = NULL;
-	for (size_t i = 0; !err && i < s->npaths && !*out; i++) {
-		size_t n = strlen(s->paths[i]);
-		if (!names[i][0]) /* the snapshot is of "/" */
-			*out = strdup(sub);
-		else if (!strncmp(sub, s->paths[i], n) && (sub[n] == '/' || !sub[n]) &&
-			 (*out = malloc(strlen(names[i]) + strlen(sub + n) + 1)))
-			sprintf(*out, "%s%s", names[i], sub + n);
-	}
-	if (!err && !*out)
-		err = VG_ERR(VG_ENOENT, "'%s' is not inside any path of this snapshot", sub);
-	for (size_t i = 0; names && i < s->npaths; i++)
-		free(names[i]);
-	free(names);
-	return err;
-}
-
-/* Walk PATH from the root tree.  On success either *dir is the tree to
- * restore the contents of, or *entry (inside *holder) is the one entry. */
-static int resolve(struct rctx *c, const struct vg_snapshot *s, const char *sub, struct vg_id *dir,
-		   struct vg_tree *holder, const struct vg_tree_entry **entry)
-{
-	char *rel = NULL, *save = NULL;
-	int err = 0;
-	*dir = s->root;
-	*entry = NULL;
-	memset(holder, 0, sizeof *holder);
-	if (sub[0] == '/' && (err = relative_path(s, sub, &rel)) < 0)
-		return err;
-	char *p = rel ? rel : strdup(sub);
-	if (!p)
-		return VG_ERR(VG_ENOMEM, "out of memory");
-	for (char *comp = strtok_r(p, "/", &save); comp && !err; comp = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(comp, "."))
-			continue;
-		if (*entry) { /* a previous component was not a directory */
-			err = VG_ERR(VG_ENOENT, "'%s' is not a directory in the snapshot", sub);
-			break;
-		}
-		vg_tree_release(holder);
-		if ((err = vg_repo_get_tree(c->r, dir, holder)) < 0)
-			break;
-		const struct vg_tree_entry *e = vg_tree_find(holder, comp, strlen(comp));
-		if (!e)
-			err = VG_ERR(VG_ENOENT, "'%s' is not in the snapshot (no '%s')", sub, comp);
-		else if (e->st.type == VG_FT_DIR)
-			*dir = e->subtree;
-		else
-			*entry = e;
-	}
-	free(p);
-	return err;
-}
-
 int vg_restore_run(struct vg_repo *r, const struct vg_id *snap, const struct vg_restore_opts *o,
 		   struct vg_restore_result *res)
 {
@@ -230,14 +348,18 @@ int vg_restore_run(struct vg_repo *r, const struct vg_id *snap, const struct vg_
 	int err = vg_repo_snapshot_load(r, snap, &s);
 	if (err)
 		return err;
-	if (!(err = resolve(&c, &s, o->subpath ? o->subpath : "", &dir, &holder, &entry)) &&
+	if (!(err = vg_browse_resolve(r, &s, o->subpath ? o->subpath : "", &dir, &holder, &entry)) &&
 	    !(err = vg_fs_target_open(o->target, &d))) {
+		c.root = d;
 		if (entry)
 			restore_entry(&c, d, entry, 0);
 		else
 			restore_tree(&c, d, &dir, 0);
 	}
 	vg_fs_dir_close(d);
+	for (size_t i = 0; i < c.nhl; i++)
+		free(c.hl[i].rel);
+	free(c.hl);
 	vg_tree_release(&holder);
 	vg_snapshot_release(&s);
 	vg_buf_release(&c.chunk);

@@ -2,8 +2,11 @@
  * restore.h - write a snapshot (or a part of it) back into a directory.
  *
  * Regular files, directories, symlinks and fifos are recreated with their
- * mode and times (nanoseconds); owners too when running as root; device
- * nodes only as root.  Everything is created through os/fs.h relative to
+ * mode and times (nanoseconds), xattrs and POSIX ACLs (files and
+ * directories); owners too when running as root (by name when the name
+ * exists here, else by number, as tar does); device nodes only as root.
+ * A hardlink set becomes hardlinks again (within what is restored);
+ * sparse files get their holes back.  Everything is created through os/fs.h relative to
  * the target, so nothing can be written outside it.
  *
  * A file whose content cannot be read back intact (every copy and parity
@@ -34,12 +37,15 @@ struct vg_restore_progress {
 struct vg_restore_opts {
 	const char *target;
 	const char *subpath; /* NULL or "": the whole snapshot */
+	bool verify;         /* read every restored file back and check it against the chunk ids */
 	void (*progress)(void *ctx, const struct vg_restore_progress *p);
 	void *ctx;
 };
 
 struct vg_restore_result {
 	uint64_t files, dirs, links, others, skipped, bytes;
+	uint64_t hardlinks; /* files restored as a link to an earlier name */
+	uint64_t verified;  /* files read back and found identical (verify) */
 	char **errors; /* "path: what went wrong", at most VG_RESTORE_MAX_ERRORS */
 	size_t nerrors;
 	uint64_t errors_dropped;

@@ -10,6 +10,9 @@ SCRIPT=$(basename "$0" .sh)
 base=/tmp
 [ -w /dev/shm ] && base=/dev/shm
 T=$(mktemp -d "$base/vgcli-XXXXXX")
+# Vaults are encrypted by default: a passphrase, and a cheap key derivation
+# so each command does not spend half a second in Argon2id.
+export VIGIL_PASSWORD=vigil-test-passphrase VIGIL_KDF=1,64
 trap 'rm -rf "$T"' EXIT
 _pass=0; _fail=0
 

@@ -7,6 +7,8 @@ SHA-256 of the content.  Two trees restore identically when their walks
 are equal.  Symlinks are never followed.
 
     treewalk.py DIR          print the walk
+    treewalk.py --full DIR   the walk plus owner, xattrs (ACLs included),
+                             hardlink sets, data extents (holes), rdev
     treewalk.py --make DIR   build the round-trip sample tree in DIR
 """
 import hashlib
@@ -22,6 +24,50 @@ def walk(root):
             full = os.path.join(dirpath, name)
             lines.append(entry(full, os.path.relpath(full, root)))
     return sorted(lines)
+
+
+def full_walk(root):
+    """The full walk: a hardlink set is named by its first path."""
+    lines, first = [], {}
+    paths = [b""]
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            paths.append(os.path.relpath(os.path.join(dirpath, name), root))
+    for rel in sorted(paths):
+        full = os.path.join(root, rel) if rel else root
+        st = os.lstat(full)
+        if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
+            first.setdefault((st.st_dev, st.st_ino), rel)
+    for rel in sorted(paths):
+        full = os.path.join(root, rel) if rel else root
+        st = os.lstat(full)
+        extra = b" %d %d" % (st.st_uid, st.st_gid)
+        if not stat.S_ISLNK(st.st_mode):
+            for name in sorted(os.listxattr(full, follow_symlinks=False)):
+                extra += b" x:%s=%s" % (name.encode(), os.getxattr(full, name, follow_symlinks=False).hex().encode())
+        if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
+            extra += b" link:%r" % first[(st.st_dev, st.st_ino)]
+        if stat.S_ISREG(st.st_mode):
+            extra += b" data:%s" % extents(full, st.st_size)
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            extra += b" rdev:%d" % st.st_rdev
+        lines.append(entry(full, rel) + extra)
+    return lines
+
+
+def extents(path, size):
+    out, pos = [], 0
+    with open(path, "rb") as f:
+        fd = f.fileno()
+        while pos < size:
+            try:
+                data = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError:
+                break
+            hole = min(os.lseek(fd, data, os.SEEK_HOLE), size)
+            out.append(b"%d+%d" % (data, hole - data))
+            pos = hole
+    return b",".join(out)
 
 
 def entry(path, rel):
@@ -87,6 +133,8 @@ def make(root):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--make":
         make(sys.argv[2].encode())
+    elif len(sys.argv) == 3 and sys.argv[1] == "--full":
+        sys.stdout.buffer.write(b"\n".join(full_walk(sys.argv[2].encode())) + b"\n")
     elif len(sys.argv) == 2:
         sys.stdout.buffer.write(b"\n".join(walk(sys.argv[1].encode())) + b"\n")
     else:

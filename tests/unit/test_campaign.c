@@ -267,7 +267,7 @@ TEST(raidz1_beyond_redundancy_lists_exactly_the_lost_files)
 	vg_pool_errlog(p, &log, &n);
 	T_CHECK(n >= 1);
 	struct vg_damage_report rep;
-	T_OK(vg_damage_map(p, log, n, &rep));
+	T_OK(vg_damage_map(p, NULL, log, n, &rep));
 	T_OK(vg_repo_open(p, NULL, &r));
 	const char *target = t_path("rest");
 	struct vg_restore_opts ro = {.target = target};

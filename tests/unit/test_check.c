@@ -31,7 +31,7 @@ static size_t problems(const char *dev0, const char *needle)
 	struct vg_pool *p;
 	struct vg_check_result res;
 	size_t hits = 0;
-	if (vg_pool_open(vg_os_posix(), dev0, VG_POOL_RDONLY, &p) || vg_repo_check(p, &res))
+	if (vg_pool_open(vg_os_posix(), dev0, VG_POOL_RDONLY, &p) || vg_repo_check(p, NULL, &res))
 		return 1000000;
 	vg_pool_close(p);
 	for (size_t i = 0; i < res.nproblems; i++)

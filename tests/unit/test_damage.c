@@ -91,7 +91,7 @@ TEST(status_lists_exactly_the_damaged_files)
 	vg_pool_errlog(p, &log, &n);
 	T_EQ(n, 1);
 	struct vg_damage_report rep;
-	T_OK(vg_damage_map(p, log, n, &rep));
+	T_OK(vg_damage_map(p, NULL, log, n, &rep));
 	T_OK(vg_repo_open(p, NULL, &r));
 	uint64_t bad0 = broken_files(r, &id[0], 20), bad1 = broken_files(r, &id[1], NFILES);
 	T_CHECK(bad0 != 0);
@@ -125,7 +125,7 @@ TEST(an_unreadable_directory_is_listed_as_one)
 	const struct vg_bp *log;
 	vg_pool_errlog(p, &log, &n);
 	struct vg_damage_report rep;
-	T_OK(vg_damage_map(p, log, n, &rep));
+	T_OK(vg_damage_map(p, NULL, log, n, &rep));
 	T_EQ(rep.n, 1);
 	T_EQ(rep.v[0].kind, VG_DAMAGE_DIR);
 	T_EQ(strcmp(rep.v[0].path, ""), 0); /* the snapshot's top directory */

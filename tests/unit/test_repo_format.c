@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "repo/key.h"
 #include "repo/index.h"
 #include "repo/obj.h"
 #include "repo/pack.h"
@@ -250,7 +251,7 @@ TEST(root_round_trip_and_rejections)
 	b.p[0] = 'X';
 	T_EQ(vg_root_decode(b.p, b.len, &d), VG_ECORRUPT);
 	vg_root_release(&r);
-	r.cfg.enc = VG_ENC_REPOKEY; /* a vault this version cannot read */
+	r.cfg.enc = 7; /* a vault this version cannot read */
 	T_OK(vg_root_encode(&r, &b));
 	T_EQ(vg_root_decode(b.p, b.len, &d), VG_EVERSION);
 	vg_buf_release(&b);
@@ -290,7 +291,7 @@ TEST(index_block_and_run_round_trip)
 	struct vg_sealer s;
 	struct vg_buf b = {0};
 	vg_index_init(&x);
-	T_OK(vg_sealer_init(&s, 3, VG_ENC_NONE));
+	T_OK(vg_sealer_init(&s, 3, VG_ENC_NONE, NULL));
 	uint32_t no;
 	for (int i = 0; i < 3; i++) {
 		struct vg_bp bp = bpn(i);
@@ -381,7 +382,7 @@ TEST(sealing_compresses_or_stores_raw)
 	struct vg_sealer s;
 	struct vg_buf st = {0}, back = {0};
 	uint8_t comp;
-	T_OK(vg_sealer_init(&s, 3, VG_ENC_NONE));
+	T_OK(vg_sealer_init(&s, 3, VG_ENC_NONE, NULL));
 	char text[10000];
 	for (size_t i = 0; i < sizeof text; i++)
 		text[i] = "abcdefgh "[i % 9];
@@ -397,7 +398,9 @@ TEST(sealing_compresses_or_stores_raw)
 	vg_buf_reset(&back);
 	T_EQ(vg_unseal(&s, 7, VG_ENC_NONE, st.p, st.len, sizeof text, &back, "test"), VG_EVERSION);
 	vg_buf_reset(&back);
-	T_EQ(vg_unseal(&s, comp, VG_ENC_REPOKEY, st.p, st.len, sizeof text, &back, "test"), VG_EVERSION);
+	T_EQ(vg_unseal(&s, comp, 9, st.p, st.len, sizeof text, &back, "test"), VG_EVERSION);
+	vg_buf_reset(&back);
+	T_EQ(vg_unseal(&s, comp, VG_ENC_REPOKEY, st.p, st.len, sizeof text, &back, "test"), VG_EKEY);
 	struct vg_buf empty = {0}; /* nothing allocated yet */
 	T_EQ(vg_unseal(&s, VG_COMP_ZSTD, VG_ENC_NONE, st.p, st.len, 0, &empty, "test"), VG_ECORRUPT);
 	vg_buf_release(&empty);
@@ -417,4 +420,49 @@ TEST(sealing_compresses_or_stores_raw)
 	vg_buf_release(&st);
 	vg_buf_release(&back);
 	vg_sealer_release(&s);
+}
+
+TEST(encrypted_sealing_round_trip_and_tamper)
+{
+	static uint8_t key[VG_DATA_KEY_LEN] = {1, 2, 3}, other[VG_DATA_KEY_LEN] = {9};
+	struct vg_sealer s, t;
+	struct vg_buf st = {0}, back = {0};
+	char text[4000];
+	uint8_t comp;
+	for (size_t i = 0; i < sizeof text; i++)
+		text[i] = (char)('a' + i % 7);
+	T_OK(vg_sealer_init(&s, 3, VG_ENC_REPOKEY, key));
+	T_OK(vg_sealer_init(&t, 3, VG_ENC_REPOKEY, other));
+	T_OK(vg_seal(&s, text, sizeof text, true, &st, &comp));
+	T_EQ(comp, VG_COMP_ZSTD);
+	T_CHECK(!memmem(st.p, st.len, "abcdefgabcdefg", 14));
+	T_OK(vg_unseal(&s, comp, VG_ENC_REPOKEY, st.p, st.len, sizeof text, &back, "test"));
+	T_CHECK(back.len == sizeof text && !memcmp(back.p, text, sizeof text));
+	vg_buf_reset(&back);
+	T_EQ(vg_unseal(&t, comp, VG_ENC_REPOKEY, st.p, st.len, sizeof text, &back, "test"), VG_ECORRUPT);
+	st.p[st.len / 2] ^= 1;
+	T_EQ(vg_unseal(&s, comp, VG_ENC_REPOKEY, st.p, st.len, sizeof text, &back, "test"), VG_ECORRUPT);
+	T_EQ(vg_unseal(&s, comp, VG_ENC_REPOKEY, st.p, 10, sizeof text, &back, "test"), VG_ECORRUPT);
+	vg_sealer_release(&s);
+	vg_sealer_release(&t);
+	vg_buf_release(&st);
+	vg_buf_release(&back);
+}
+
+TEST(key_wrap_unwrap_wrong_passphrase)
+{
+	uint8_t master[VG_MASTER_LEN], got[VG_MASTER_LEN], blob[VG_KEYBLOB_LEN], id[16] = {5};
+	struct vg_kdf_params kp = {.ops = 1, .mem_kib = 64};
+	for (int i = 0; i < VG_MASTER_LEN; i++)
+		master[i] = (uint8_t)i;
+	T_OK(vg_key_wrap(master, "pw", 2, &kp, id, sizeof id, blob));
+	T_OK(vg_key_unwrap(blob, sizeof blob, "pw", 2, id, sizeof id, got));
+	T_CHECK(!memcmp(master, got, sizeof got));
+	T_EQ(vg_key_unwrap(blob, sizeof blob, "pX", 2, id, sizeof id, got), VG_EKEY);
+	id[0] ^= 1; /* a blob copied into another vault */
+	T_EQ(vg_key_unwrap(blob, sizeof blob, "pw", 2, id, sizeof id, got), VG_EKEY);
+	T_EQ(vg_key_unwrap(blob, sizeof blob - 1, "pw", 2, id, sizeof id, got), VG_ECORRUPT);
+	blob[0] = 9;
+	T_EQ(vg_key_blob_check(blob, sizeof blob), VG_EVERSION);
+	T_EQ(vg_key_wrap(master, "", 0, &kp, id, sizeof id, blob), VG_EINVAL);
 }
