@@ -7,7 +7,6 @@
  * Exit status: 0 consistent, 2 problems found (listed) or the vault could
  * not be opened.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -18,27 +17,12 @@
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
-	const char *vopt = NULL;
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "V:jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'V': vopt = optarg; break;
-		case 'j': json = true; break;
-		case 'h': printf("usage: vigil check [--json] [--vault DEV]\n"); return 0;
-		default: return cli_usage("check", "unknown option");
-		}
-	}
-	if (optind != argc)
-		return cli_usage("check", "unexpected argument '%s'", argv[optind]);
-	const char *vault = cli_vault_path(vopt);
-	if (!vault)
-		return cli_usage("check", "no vault given: use --vault DEV or set VIGIL_VAULT");
+	struct cli_vault_args a;
+	int rc = cli_vault_args(argc, argv, "check", "vigil check [--json] --vault DEV", 0, &a);
+	if (!a.ok)
+		return rc;
+	const char *vault = a.vault;
+	bool json = a.json;
 	struct vg_pool *p;
 	int err = vg_pool_open(vg_os_posix(), vault, VG_POOL_RDONLY, &p);
 	if (err)
@@ -77,7 +61,7 @@ int cmd_check(int argc, char **argv)
 			printf("no problems found\n");
 		}
 	}
-	int rc = res.nproblems ? CLI_FAIL : CLI_OK;
+	rc = res.nproblems ? CLI_FAIL : CLI_OK;
 	vg_check_result_release(&res);
 	return rc;
 }
