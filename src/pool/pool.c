@@ -186,6 +186,7 @@ static int choose_uber(struct vg_pool *p, struct vg_uber *cand, int ncand)
 	}
 	int last_err = VG_ERR(VG_ECORRUPT, "no intact uberblock on any device");
 	uint64_t tried = UINT64_MAX;
+	bool root_failed = false;
 	for (int i = 0; i < ncand; i++) {
 		if (cand[i].txg == tried)
 			continue;
@@ -209,8 +210,12 @@ static int choose_uber(struct vg_pool *p, struct vg_uber *cand, int ncand)
 					p->dev[d].dtl_end = cand[i].txg + 1;
 			}
 		}
+		/* An older state with no root at all is the empty vault of txg 1:
+		 * never a fallback for a newer one whose root is unreadable (that
+		 * would show a damaged vault as empty). */
 		if (!cand[i].has_root)
-			return 0;
+			return root_failed ? vg_err_prefix(last_err, "the vault's newest state is unreadable") : 0;
+		root_failed = true; /* until its read below succeeds */
 		uint8_t *buf = malloc(cand[i].root.psize);
 		if (!buf)
 			return VG_ERR(VG_ENOMEM, "out of memory");

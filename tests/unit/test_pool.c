@@ -653,3 +653,16 @@ TEST(error_log_persists_and_clears)
 	T_EQ(n, 0);
 	vg_pool_close(p);
 }
+
+/* A vault whose data is gone must not open as an empty vault (the root-less
+ * uberblock of txg 1 is no fallback for a newer state). */
+TEST(unreadable_root_is_an_error_not_an_empty_vault)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	T_OK(make_vault(&fx, "single", 1));
+	T_EQ(t_sh("rm '%s'/seg-*", fx.paths[0]), 0);
+	int err = vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDONLY, &p);
+	T_CHECKF(err == VG_EIO || err == VG_ECORRUPT, "open returned %d", err);
+	T_CHECK(strstr(vg_errmsg(), "unreadable") != NULL);
+}
