@@ -10,10 +10,12 @@
  */
 #include "workflow/scrub.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "os/os.h"
@@ -145,8 +147,82 @@ void vg_scrub_result_release(struct vg_scrub_result *res)
 	res->nbad = 0;
 }
 
+/*
+ * Blocks are scrubbed in batches by several threads (the reads, checksums
+ * and parity of different blocks are independent, and one core cannot keep
+ * up with the devices); the results are then accounted block by block in
+ * order, exactly as if scrubbed one after the other.  Checkpoints happen
+ * between batches, when no I/O is running (a commit needs that).
+ */
+#define BATCH_BYTES (32u << 20)
+#define BATCH_BLOCKS 256
+#define MAX_THREADS 8
+
+struct bres {
+	struct vg_scrub_counts c;
+	int err;
+};
+
+struct batch {
+	struct vg_pool *pool;
+	const struct vg_bp *v;
+	size_t start, end;       /* blocks [start, end) */
+	struct bres *res;        /* one per block of the batch */
+	size_t cap;
+	size_t next;             /* next block to take (under lock) */
+	pthread_mutex_t lock;
+};
+
+static void *batch_worker(void *arg)
+{
+	struct batch *bt = arg;
+	for (;;) {
+		pthread_mutex_lock(&bt->lock);
+		size_t i = bt->next++;
+		pthread_mutex_unlock(&bt->lock);
+		if (i >= bt->end)
+			return NULL;
+		struct bres *br = &bt->res[i - bt->start];
+		memset(br, 0, sizeof *br);
+		br->err = vg_pool_scrub_block(bt->pool, &bt->v[i], &br->c);
+	}
+}
+
+static int run_batch(struct batch *bt, size_t start, size_t n, size_t max_blocks)
+{
+	uint64_t bytes = 0;
+	size_t end = start;
+	while (end < n && end - start < max_blocks && (end == start || bytes < BATCH_BYTES))
+		bytes += bt->v[end++].psize;
+	if (end - start > bt->cap) {
+		struct bres *nr = realloc(bt->res, (end - start) * sizeof *nr);
+		if (!nr)
+			return VG_ERR(VG_ENOMEM, "out of memory");
+		bt->res = nr;
+		bt->cap = end - start;
+	}
+	bt->start = bt->next = start;
+	bt->end = end;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nthreads = ncpu < 1 ? 1 : ncpu > MAX_THREADS ? MAX_THREADS : (int)ncpu;
+	if ((size_t)nthreads > end - start)
+		nthreads = (int)(end - start);
+	pthread_t th[MAX_THREADS];
+	int started = 0;
+	pthread_mutex_init(&bt->lock, NULL);
+	for (int t = 1; t < nthreads; t++)
+		if (pthread_create(&th[started], NULL, batch_worker, bt) == 0)
+			started++;
+	batch_worker(bt); /* this thread works too */
+	for (int t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	pthread_mutex_destroy(&bt->lock);
+	return 0;
+}
+
 int vg_scrub_run(struct vg_pool *pool, const struct vg_scrub_opts *o, struct vg_scrub_result *res)
 {
+	struct batch bt = {0};
 	struct blocks b = {0};
 	struct vg_scrub_record r;
 	int err;
@@ -185,9 +261,15 @@ int vg_scrub_run(struct vg_pool *pool, const struct vg_scrub_opts *o, struct vg_
 
 	double t0 = now(), last = t0;
 	uint64_t run_bytes = 0;
+	bt.pool = pool;
+	bt.v = b.v;
 	for (size_t i = first; i < b.n; i++) {
-		struct vg_scrub_counts c = {0};
-		int e = vg_pool_scrub_block(pool, &b.v[i], &c);
+		/* a rate-limited scrub goes block by block: it must not run ahead */
+		if ((i == first || i >= bt.end) &&
+		    (err = run_batch(&bt, i, b.n, o && o->rate_limit > 0 ? 1 : BATCH_BLOCKS)))
+			goto out;
+		struct vg_scrub_counts c = bt.res[i - bt.start].c;
+		int e = bt.res[i - bt.start].err;
 		if (e && e != VG_ECORRUPT && e != VG_EIO) {
 			err = e;
 			goto out;
@@ -239,6 +321,8 @@ int vg_scrub_run(struct vg_pool *pool, const struct vg_scrub_opts *o, struct vg_
 	}
 	r.state = VG_SCRUB_FINISHED;
 	r.end = wall_ns();
+	free(bt.res);
+	bt.res = NULL;
 	/* The error log becomes what this scrub found (a resumed scrub keeps
 	 * the earlier entries it did not get to check again). */
 	if (!res->resumed && (err = vg_pool_errlog_set(pool, res->bad, res->nbad)))
@@ -249,6 +333,7 @@ int vg_scrub_run(struct vg_pool *pool, const struct vg_scrub_opts *o, struct vg_
 		err = vg_pool_resilver_done(pool, r.txg);
 	res->rec = r;
 out:
+	free(bt.res);
 	free(b.v);
 	return err;
 }
