@@ -112,7 +112,7 @@ static int new_dir(int fd, char *path, struct vg_fs_dir **out)
 
 static int new_file(int fd, char *path, struct vg_fs_file **out)
 {
-	struct vg_fs_file *f = malloc(sizeof *f);
+	struct vg_fs_file *f = calloc(1, sizeof *f);
 	if (!f || !path) {
 		free(f);
 		free(path);
@@ -285,18 +285,23 @@ int vg_fs_file_openat(struct vg_fs_dir *d, const char *name, struct vg_fs_file *
 		fd = openat(d->fd, name, flags);
 	if (fd < 0)
 		return VG_ERRNO(errno, "cannot open '%s'", subpath(d, name, b));
-	/* O_NONBLOCK only kept a fifo swapped in under us from hanging open. */
+	/* O_NONBLOCK only kept a fifo swapped in under us from hanging open;
+	 * on a regular file it changes nothing, so it stays (two system calls
+	 * fewer per file). */
 	struct stat s;
 	if (fstat(fd, &s) < 0 || !S_ISREG(s.st_mode)) {
 		close(fd);
 		return VG_ERR(VG_EINVAL, "'%s' is no longer a regular file", subpath(d, name, b));
 	}
-	int fl = fcntl(fd, F_GETFL);
-	if (fl >= 0)
-		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	return new_file(fd, vg_path_join(d->path, name), out);
+	if (s.st_size >= (1 << 20))
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	int err = new_file(fd, vg_path_join(d->path, name), out);
+	if (!err)
+		from_stat(&s, &(*out)->opened);
+	return err;
 }
+
+void vg_fs_file_opened_stat(const struct vg_fs_file *f, struct vg_fs_stat *st) { *st = f->opened; }
 
 int vg_fs_file_read(struct vg_fs_file *f, void *buf, size_t len, size_t *got)
 {

@@ -100,6 +100,8 @@ int vg_fs_file_openat(struct vg_fs_dir *d, const char *name, struct vg_fs_file *
 /* Read up to len bytes; *got < len only at end of file. */
 int vg_fs_file_read(struct vg_fs_file *f, void *buf, size_t len, size_t *got);
 int vg_fs_file_stat(struct vg_fs_file *f, struct vg_fs_stat *st);
+/* The stat taken when the file was opened for reading (no system call). */
+void vg_fs_file_opened_stat(const struct vg_fs_file *f, struct vg_fs_stat *st);
 /* Close; for a written file, reports a failed close (NULL is a no-op). */
 int vg_fs_file_close(struct vg_fs_file *f);
 const char *vg_fs_file_path(const struct vg_fs_file *f);

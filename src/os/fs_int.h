@@ -4,6 +4,8 @@
 #ifndef VG_OS_FS_INT_H
 #define VG_OS_FS_INT_H
 
+#include "os/fs.h"
+
 struct vg_fs_dir {
 	int fd;
 	char *path; /* for messages only */
@@ -12,6 +14,7 @@ struct vg_fs_dir {
 struct vg_fs_file {
 	int fd;
 	char *path; /* for messages only */
+	struct vg_fs_stat opened; /* fstat when opened for reading */
 };
 
 #endif

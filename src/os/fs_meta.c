@@ -275,25 +275,57 @@ static const char *cached(struct name_cache *c, uint32_t id, bool user)
 const char *vg_fs_user_name(uint32_t uid) { return cached(&users, uid, true); }
 const char *vg_fs_group_name(uint32_t gid) { return cached(&groups, gid, false); }
 
-bool vg_fs_user_id(const char *name, uint32_t *uid)
+/* Name -> id lookups, cached the same way (a restore asks for the same few
+ * names again and again; each uncached lookup reads /etc/passwd). */
+struct id_cache {
+	char **name;
+	uint32_t *id;
+	bool *found;
+	size_t n;
+};
+static struct id_cache uids, gids;
+
+static bool lookup_id(struct id_cache *c, const char *name, bool user, uint32_t *out)
 {
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->name[i], name)) {
+			*out = c->id[i];
+			return c->found[i];
+		}
 	char buf[4096];
-	struct passwd pw, *p = NULL;
-	if (getpwnam_r(name, &pw, buf, sizeof buf, &p) || !p)
-		return false;
-	*uid = p->pw_uid;
-	return true;
+	bool found = false;
+	uint32_t id = 0;
+	if (user) {
+		struct passwd pw, *p = NULL;
+		if (!getpwnam_r(name, &pw, buf, sizeof buf, &p) && p)
+			found = true, id = p->pw_uid;
+	} else {
+		struct group gr, *g = NULL;
+		if (!getgrnam_r(name, &gr, buf, sizeof buf, &g) && g)
+			found = true, id = g->gr_gid;
+	}
+	char *copy = c->n < NAME_CACHE_MAX ? strdup(name) : NULL;
+	char **nn = copy ? realloc(c->name, (c->n + 1) * sizeof *nn) : NULL;
+	if (nn)
+		c->name = nn;
+	uint32_t *ni = nn ? realloc(c->id, (c->n + 1) * sizeof *ni) : NULL;
+	if (ni)
+		c->id = ni;
+	bool *nf = ni ? realloc(c->found, (c->n + 1) * sizeof *nf) : NULL;
+	if (nf) {
+		c->found = nf;
+		c->name[c->n] = copy;
+		c->id[c->n] = id;
+		c->found[c->n++] = found;
+	} else {
+		free(copy);
+	}
+	*out = id;
+	return found;
 }
 
-bool vg_fs_group_id(const char *name, uint32_t *gid)
-{
-	char buf[4096];
-	struct group gr, *g = NULL;
-	if (getgrnam_r(name, &gr, buf, sizeof buf, &g) || !g)
-		return false;
-	*gid = g->gr_gid;
-	return true;
-}
+bool vg_fs_user_id(const char *name, uint32_t *uid) { return lookup_id(&uids, name, true, uid); }
+bool vg_fs_group_id(const char *name, uint32_t *gid) { return lookup_id(&gids, name, false, gid); }
 
 /* --- hardlinks --- */
 

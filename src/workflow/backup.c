@@ -24,7 +24,7 @@
 #include "os/fs.h"
 #include "workflow/backup_int.h"
 
-#define READ_SIZE (8u << 20)
+#define READ_SIZE (2u << 20) /* read size beyond one maximal chunk */
 #define MAX_DEPTH 2000
 #define PARENT_SEARCH_MAX 200 /* snapshots loaded looking for the parent */
 
@@ -350,7 +350,9 @@ static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct
 		problem(c, VG_VERDICT_OK, "%s/%s: vanished before it could be read (warning)", vg_fs_dir_path(d), name);
 		return 1;
 	}
-	if (!err && !(err = vg_fs_file_stat(f, &e->st)) && (err = vg_fs_file_xattrs(f, &c->xat)) == 0 &&
+	if (!err)
+		vg_fs_file_opened_stat(f, &e->st);
+	if (!err && (err = vg_fs_file_xattrs(f, &c->xat)) == 0 &&
 	    c->xat.len && !(e->xattrs = malloc(c->xat.len)))
 		err = VG_ERR(VG_ENOMEM, "out of memory");
 	if (!err && e->xattrs) {

@@ -117,10 +117,12 @@ static int link_existing(struct rctx *c, struct vg_fs_dir *d, const struct vg_tr
 
 /* The owner to give an entry: the recorded name's id here when it has
  * one, else the recorded number. */
-static struct vg_fs_stat owner_of(const struct vg_tree_entry *e)
+static struct vg_fs_stat owner_of(const struct rctx *c, const struct vg_tree_entry *e)
 {
 	struct vg_fs_stat st = e->st;
 	uint32_t id;
+	if (!c->owner) /* owners are only set as root */
+		return st;
 	if (e->user && vg_fs_user_id(e->user, &id))
 		st.uid = id;
 	if (e->group && vg_fs_group_id(e->group, &id))
@@ -239,7 +241,7 @@ static void restore_file(struct rctx *c, struct vg_fs_dir *d, const struct vg_tr
 		err = vg_fs_file_truncate(f, e->st.size);
 	if (!err && e->xattrs_len)
 		err = vg_fs_file_set_xattrs(f, e->xattrs, e->xattrs_len);
-	struct vg_fs_stat st = owner_of(e);
+	struct vg_fs_stat st = owner_of(c, e);
 	if (!err)
 		err = vg_fs_file_set_meta(f, &st, c->owner);
 	int cerr = vg_fs_file_close(f);
@@ -289,7 +291,7 @@ static void restore_entry(struct rctx *c, struct vg_fs_dir *d, const struct vg_t
 		}
 		restore_tree(c, sub, &e->subtree, depth + 1);
 		/* xattrs after the children: a default ACL must not leak into them */
-		st = owner_of(e);
+		st = owner_of(c, e);
 		if ((e->xattrs_len && vg_fs_dir_set_xattrs(sub, e->xattrs, e->xattrs_len) < 0) ||
 		    vg_fs_dir_set_meta(sub, &st, c->owner) < 0)
 			rerr(c, "%s", vg_errmsg());
@@ -298,7 +300,7 @@ static void restore_entry(struct rctx *c, struct vg_fs_dir *d, const struct vg_t
 		c->prog.dirs++;
 		return;
 	case VG_FT_SYMLINK:
-		st = owner_of(e);
+		st = owner_of(c, e);
 		if (vg_fs_symlinkat(d, e->name, e->target) < 0 || vg_fs_set_meta_at(d, e->name, &st, c->owner) < 0)
 			rerr(c, "%s", vg_errmsg());
 		else
@@ -309,7 +311,7 @@ static void restore_entry(struct rctx *c, struct vg_fs_dir *d, const struct vg_t
 	case VG_FT_BLK:
 		if (e->st.type != VG_FT_FIFO && geteuid() != 0)
 			break;
-		st = owner_of(e);
+		st = owner_of(c, e);
 		if (vg_fs_mknodat(d, e->name, &e->st) < 0 || vg_fs_set_meta_at(d, e->name, &st, c->owner) < 0)
 			rerr(c, "%s", vg_errmsg());
 		else
