@@ -25,7 +25,7 @@
 #define VG_KEYBLOB_LEN 129
 #define VG_KDF_ARGON2ID 1
 /* Defaults: ~0.5 s on a small 2-core VM (docs/FORMAT.md "Keys"). */
-#define VG_KDF_OPS_DEFAULT 32
+#define VG_KDF_OPS_DEFAULT 64
 #define VG_KDF_MEM_KIB_DEFAULT (32u << 10)
 #define VG_PASS_MAX 4096
 
