@@ -7,7 +7,6 @@
  * content or metadata changed, "T path" type changed (shown as - and +).
  * Directories whose trees are equal are not read at all.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,27 +43,13 @@ static int one(void *ctx, int kind, const char *path, const struct vg_tree_entry
 
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
-	const char *vopt = NULL;
 	struct dctx c = {0};
-	int ch;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "V:jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'V': vopt = optarg; break;
-		case 'j': c.json = true; break;
-		case 'h': printf("usage: vigil diff [--vault DEV] [--json] SNAP1 SNAP2\n"); return 0;
-		default: return cli_usage("diff", "unknown option");
-		}
-	}
-	if (argc - optind != 2)
-		return cli_usage("diff", "give two snapshots");
-	const char *vault = cli_vault_path(vopt);
-	if (!vault)
-		return cli_usage("diff", "no vault given: use --vault DEV or set VIGIL_VAULT");
+	struct cli_vault_args va;
+	int rc0 = cli_vault_args(argc, argv, "diff", "vigil diff [--vault DEV] [--json] SNAP1 SNAP2", 2, &va);
+	if (!va.ok)
+		return rc0;
+	const char *vault = va.vault;
+	c.json = va.json;
 	struct vg_pool *p;
 	struct vg_repo *r;
 	struct vg_id a, b;
@@ -72,7 +57,7 @@ int cmd_diff(int argc, char **argv)
 	if (err)
 		return cli_fail(err);
 	c.arr = c.json ? json_array() : NULL;
-	if (!(err = vg_repo_snapshot_find(r, argv[optind], &a)) && !(err = vg_repo_snapshot_find(r, argv[optind + 1], &b)))
+	if (!(err = vg_repo_snapshot_find(r, va.args[0], &a)) && !(err = vg_repo_snapshot_find(r, va.args[1], &b)))
 		err = vg_browse_diff(r, &a, &b, one, &c);
 	int rc = err ? cli_fail(err) : CLI_OK;
 	if (!err && c.json)

@@ -7,7 +7,6 @@
  * type and mode, owner, size, mtime, path (escaped when it holds control
  * characters or invalid UTF-8).  --json prints one array of objects.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,28 +40,14 @@ static int print_one(void *ctx, const char *path, const struct vg_tree_entry *e)
 
 int cmd_ls(int argc, char **argv)
 {
-	static const struct option opts[] = {{"vault", required_argument, NULL, 'V'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
-	const char *vopt = NULL;
 	struct lsctx c = {0};
-	int ch;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "V:jh", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'V': vopt = optarg; break;
-		case 'j': c.json = true; break;
-		case 'h': printf("usage: vigil ls [--vault DEV] [--json] SNAPSHOT[:PATH]\n"); return 0;
-		default: return cli_usage("ls", "unknown option");
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage("ls", "give SNAPSHOT[:PATH]");
-	const char *vault = cli_vault_path(vopt);
-	if (!vault)
-		return cli_usage("ls", "no vault given: use --vault DEV or set VIGIL_VAULT");
-	char *spec = strdup(argv[optind]);
+	struct cli_vault_args va;
+	int rc0 = cli_vault_args(argc, argv, "ls", "vigil ls [--vault DEV] [--json] SNAPSHOT[:PATH]", 1, &va);
+	if (!va.ok)
+		return rc0;
+	const char *vault = va.vault;
+	c.json = va.json;
+	char *spec = strdup(va.args[0]);
 	if (!spec)
 		return cli_fail(VG_ERR(VG_ENOMEM, "out of memory"));
 	char *colon = strchr(spec, ':');
