@@ -186,10 +186,8 @@ void sigpipe_restore(struct sigpipe_guard *g);
 void random_hex(char *out, size_t nbytes); /* out gets 2*nbytes hex + NUL */
 
 /* ---- files (state.c) ---- */
-/* Whole file up to max bytes (VG_ECORRUPT if larger, VG_ENOENT if absent,
- * no message then). */
-int alert_read_file(const char *path, size_t max, char **out, size_t *len);
-/* temp file, fsync, rename, fsync of the directory. */
+/* Reading goes through vg_fs_read_small() (os/fs.h).  Writing: a
+ * temp file, fsync, rename, fsync of the directory. */
 int alert_write_atomic(const char *path, const char *data, size_t len);
 
 /* ---- dedup state (state.c) ---- */

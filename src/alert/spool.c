@@ -25,6 +25,7 @@
 
 #include "alert/alert_int.h"
 #include "base/err.h"
+#include "os/fs.h"
 #include "config/config.h"
 
 #define SPOOL_MAX 1000
@@ -161,7 +162,7 @@ static json_t *read_entry(struct vg_alert_ctx *ctx, const char *name)
 	char p[4400], *text = NULL;
 	size_t len;
 	path_of(ctx, name, p, sizeof p);
-	int err = alert_read_file(p, SPOOL_FILE_MAX, &text, &len);
+	int err = vg_fs_read_small(p, SPOOL_FILE_MAX, &text, &len, NULL);
 	if (err == VG_ENOENT)
 		return NULL; /* delivered by someone else meanwhile */
 	json_t *e = err ? NULL : json_loadb(text, len, 0, NULL);

@@ -26,46 +26,10 @@
 
 #include "alert/alert_int.h"
 #include "base/err.h"
+#include "os/fs.h"
 
 #define STATE_MAX_BYTES (8u << 20)
 #define STATE_MAX_CONDS 10000
-
-int alert_read_file(const char *path, size_t max, char **out, size_t *len)
-{
-	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? VG_ENOENT : VG_ERRNO(errno, "cannot open '%s'", path);
-	struct stat st;
-	int err = 0;
-	char *buf = NULL;
-	if (fstat(fd, &st) < 0 || st.st_size < 0) {
-		err = VG_ERRNO(errno, "cannot stat '%s'", path);
-		goto out;
-	}
-	if ((size_t)st.st_size > max) {
-		err = VG_ERR(VG_ECORRUPT, "'%s' is larger than %zu bytes", path, max);
-		goto out;
-	}
-	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		err = VG_ERR(VG_ENOMEM, "out of memory reading '%s'", path);
-		goto out;
-	}
-	size_t got = 0;
-	ssize_t n;
-	while (got < (size_t)st.st_size &&
-	       ((n = read(fd, buf + got, (size_t)st.st_size - got)) > 0 || (n < 0 && errno == EINTR)))
-		if (n > 0)
-			got += (size_t)n;
-	buf[got] = 0;
-	*out = buf;
-	*len = got;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return err;
-}
 
 int alert_write_atomic(const char *path, const char *data, size_t len)
 {
@@ -153,7 +117,7 @@ static json_t *load(struct vg_alert_ctx *ctx, int *err)
 	char p[4200], *text = NULL;
 	size_t len = 0;
 	snprintf(p, sizeof p, "%s/state.json", ctx->dir);
-	*err = alert_read_file(p, STATE_MAX_BYTES, &text, &len);
+	*err = vg_fs_read_small(p, STATE_MAX_BYTES, &text, &len, NULL);
 	if (*err == VG_ENOENT) {
 		*err = 0;
 		return json_object();

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "os/fs.h"
 #include "base/paths.h"
 
 struct reader {
@@ -284,49 +285,6 @@ static int add_warning(struct vg_config *cfg, const char *msg)
 	return 0;
 }
 
-static int read_file(const char *path, char **text, size_t *len, struct stat *st)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return VG_ERRNO(errno, "cannot open config file '%s'", path);
-	int err = 0;
-	char *buf = NULL;
-	if (fstat(fd, st) < 0) {
-		err = VG_ERRNO(errno, "cannot stat config file '%s'", path);
-		goto out;
-	}
-	if (!S_ISREG(st->st_mode) || st->st_size > (off_t)VG_CONFIG_MAX_BYTES) {
-		err = VG_ERR(VG_EINVAL, "config file '%s' is not a regular file of at most %u bytes",
-			     path, VG_CONFIG_MAX_BYTES);
-		goto out;
-	}
-	buf = malloc((size_t)st->st_size + 1);
-	if (!buf) {
-		err = VG_ERR(VG_ENOMEM, "out of memory reading '%s'", path);
-		goto out;
-	}
-	size_t got = 0;
-	while (got < (size_t)st->st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st->st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? VG_ERRNO(errno, "cannot read config file '%s'", path)
-				    : VG_ERR(VG_EIO, "config file '%s' shrank while being read", path);
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = 0;
-	*text = buf;
-	*len = got;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return err;
-}
-
 int vg_config_load(const char *path, struct vg_config **out)
 {
 	*out = NULL;
@@ -341,22 +299,28 @@ int vg_config_load(const char *path, struct vg_config **out)
 	}
 	char *text = NULL;
 	size_t len = 0;
-	struct stat st;
+	unsigned mode = 0;
 	struct vg_config *cfg = NULL;
-	if ((err = read_file(p, &text, &len, &st)))
+	if ((err = vg_fs_read_small(p, VG_CONFIG_MAX_BYTES, &text, &len, &mode))) {
+		if (err == VG_EINVAL || err == VG_ECORRUPT)
+			err = VG_ERR(VG_EINVAL, "config file '%s' is not a regular file of at most %u bytes", p,
+				     VG_CONFIG_MAX_BYTES);
+		else
+			vg_err_prefix(err, "config file");
 		goto out;
+	}
 	if (!(cfg = new_config(p))) {
 		err = VG_ERR(VG_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((err = parse_text(cfg, text, len)))
 		goto out;
-	if (cfg->has_secrets && (st.st_mode & S_IROTH)) {
+	if (cfg->has_secrets && (mode & S_IROTH)) {
 		char msg[8400];
 		snprintf(msg, sizeof msg,
 			 "config file '%s' holds secrets but anyone on this host can read it "
 			 "(mode %04o); run 'chmod 600 %s'",
-			 p, (unsigned)(st.st_mode & 07777), p);
+			 p, mode, p);
 		if ((err = add_warning(cfg, msg)))
 			goto out;
 	}

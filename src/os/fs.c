@@ -553,3 +553,53 @@ int vg_fs_pread_path(const char *path, uint64_t off, void *buf, size_t len, size
 	close(fd);
 	return err;
 }
+
+int vg_fs_read_small(const char *path, size_t max, char **out, size_t *len, unsigned *mode)
+{
+	*out = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return VG_ERRNO(errno, "cannot open '%s'", path);
+	struct stat st;
+	char *buf = NULL;
+	int err = 0;
+	if (fstat(fd, &st) < 0) {
+		err = VG_ERRNO(errno, "cannot stat '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = VG_ERR(VG_EINVAL, "'%s' is not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		err = VG_ERR(VG_ECORRUPT, "'%s' is larger than %zu bytes", path, max);
+		goto out;
+	}
+	if (!(buf = malloc((size_t)st.st_size + 1))) {
+		err = VG_ERR(VG_ENOMEM, "out of memory reading '%s'", path);
+		goto out;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? VG_ERRNO(errno, "cannot read '%s'", path)
+				    : VG_ERR(VG_EIO, "'%s' shrank while being read", path);
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	if (mode)
+		*mode = (unsigned)(st.st_mode & 07777);
+	*out = buf;
+	*len = got;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return err;
+}

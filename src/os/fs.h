@@ -105,6 +105,12 @@ void vg_fs_file_opened_stat(const struct vg_fs_file *f, struct vg_fs_stat *st);
 /* Close; for a written file, reports a failed close (NULL is a no-op). */
 int vg_fs_file_close(struct vg_fs_file *f);
 const char *vg_fs_file_path(const struct vg_fs_file *f);
+/* Read a whole regular file of at most max bytes (state and config files)
+ * into a malloc'd, NUL-terminated *out.  VG_ENOENT if it does not exist,
+ * VG_EINVAL if it is not a regular file, VG_ECORRUPT if larger than max,
+ * VG_EIO if it shrank while read; every message names the path.  *mode
+ * (optional) gets its permission bits. */
+int vg_fs_read_small(const char *path, size_t max, char **out, size_t *len, unsigned *mode);
 /* Read len bytes at off of the file at path (opened for this call, never
  * following a symlink): a verifier's second look at a page that may have
  * been torn by a concurrent writer.  *got < len at end of file. */
