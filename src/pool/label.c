@@ -25,34 +25,35 @@ int vg_label_encode(const struct vg_label *l, uint8_t out[VG_LABEL_SIZE])
 	struct vg_buf b;
 	vg_buf_init(&b, VG_LABEL_SIZE);
 	int err = 0;
-	err |= vg_buf_add(&b, LABEL_MAGIC, 8);
-	err |= vg_buf_add32(&b, FORMAT_VERSION);
-	err |= vg_buf_add32(&b, 0); /* used size, patched below */
-	err |= vg_buf_add64(&b, l->gen);
-	err |= vg_buf_add64(&b, l->vault_guid);
-	err |= vg_buf_add64(&b, l->dev_guid);
-	err |= vg_buf_add32(&b, l->dev_index);
-	err |= vg_buf_add8(&b, (uint8_t)l->layout.kind);
-	err |= vg_buf_add8(&b, (uint8_t)l->layout.nparity);
-	err |= vg_buf_add8(&b, (uint8_t)l->layout.ndevs);
-	err |= vg_buf_add8(&b, 12); /* log2 of the sector size */
-	err |= vg_buf_add32(&b, VG_SEG_ROWS);
-	err |= vg_buf_add32(&b, 0);
-	err |= vg_buf_add64(&b, l->created);
+	err = err ? err : vg_buf_add(&b, LABEL_MAGIC, 8);
+	err = err ? err : vg_buf_add32(&b, FORMAT_VERSION);
+	err = err ? err : vg_buf_add32(&b, 0); /* used size, patched below */
+	err = err ? err : vg_buf_add64(&b, l->gen);
+	err = err ? err : vg_buf_add64(&b, l->vault_guid);
+	err = err ? err : vg_buf_add64(&b, l->dev_guid);
+	err = err ? err : vg_buf_add32(&b, l->dev_index);
+	err = err ? err : vg_buf_add8(&b, (uint8_t)l->layout.kind);
+	err = err ? err : vg_buf_add8(&b, (uint8_t)l->layout.nparity);
+	err = err ? err : vg_buf_add8(&b, (uint8_t)l->layout.ndevs);
+	err = err ? err : vg_buf_add8(&b, 12); /* log2 of the sector size */
+	err = err ? err : vg_buf_add32(&b, VG_SEG_ROWS);
+	err = err ? err : vg_buf_add32(&b, 0);
+	err = err ? err : vg_buf_add64(&b, l->created);
 	for (int i = 0; i < l->layout.ndevs && !err; i++) {
 		size_t n = strlen(l->member[i].path), pn = strlen(l->member[i].prev_path);
-		err |= vg_buf_add64(&b, l->member[i].guid);
-		err |= vg_buf_add16(&b, (uint16_t)n);
-		err |= vg_buf_add(&b, l->member[i].path, n);
-		err |= vg_buf_add64(&b, l->member[i].prev_guid);
-		err |= vg_buf_add16(&b, (uint16_t)pn);
-		err |= vg_buf_add(&b, l->member[i].prev_path, pn);
+		err = err ? err : vg_buf_add64(&b, l->member[i].guid);
+		err = err ? err : vg_buf_add16(&b, (uint16_t)n);
+		err = err ? err : vg_buf_add(&b, l->member[i].path, n);
+		err = err ? err : vg_buf_add64(&b, l->member[i].prev_guid);
+		err = err ? err : vg_buf_add16(&b, (uint16_t)pn);
+		err = err ? err : vg_buf_add(&b, l->member[i].prev_path, pn);
 	}
 	if (!err && b.len + VG_CKSUM_LEN > VG_LABEL_SIZE)
 		err = VG_EINVAL;
 	if (err) {
 		vg_buf_release(&b);
-		return VG_ERR(VG_EINVAL, "device paths too long to fit in a label");
+		return err == VG_ENOMEM ? VG_ERR(VG_ENOMEM, "out of memory encoding a label")
+					: VG_ERR(VG_EINVAL, "device paths too long to fit in a label");
 	}
 	vg_put32(b.p + 12, (uint32_t)(b.len + VG_CKSUM_LEN));
 	memset(out, 0, VG_LABEL_SIZE);

@@ -873,7 +873,6 @@ int vg_pool_replace(struct vg_pool *p, int d, const char *new_path)
 		return err;
 	}
 	p->label = l;
-	p->label.dev_index = (uint32_t)d == p->label.dev_index ? p->label.dev_index : p->label.dev_index;
 	p->sticky = 0;
 	return vg_pool_commit(p, p->ub.has_root ? &p->ub.root : NULL);
 }
