@@ -3,7 +3,8 @@
  *
  * Sealing = compress (zstd; kept raw when that does not make it smaller,
  * and not even tried when a sample of a large object does not compress),
- * then encrypt: `repokey` is XChaCha20-Poly1305 (IETF, libsodium) under
+ * then encrypt: `repokey` is XChaCha20-Poly1305 (IETF, as libsodium defines
+ * it; obj.c does the bulk with OpenSSL) under
  * the vault's 32-byte data key with a fresh random 24-byte nonce per
  * object: stored = nonce | ciphertext | 16-byte tag.  A random 192-bit
  * nonce never repeats in practice, so no counter has to be kept across
@@ -67,6 +68,7 @@ struct vg_sealer {
 	int enc;   /* enum vg_enc */
 	const uint8_t *key; /* VG_DATA_KEY_LEN bytes (enc repokey), owned by the caller */
 	void *cctx, *dctx;
+	void *aead; /* OpenSSL cipher context (XChaCha20-Poly1305's bulk) */
 	struct vg_buf tmp; /* decrypted, still compressed bytes */
 };
 

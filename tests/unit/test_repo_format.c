@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "base/err.h"
 #include "repo/key.h"
 #include "repo/index.h"
@@ -445,6 +447,49 @@ TEST(encrypted_sealing_round_trip_and_tamper)
 	T_EQ(vg_unseal(&s, comp, VG_ENC_REPOKEY, st.p, 10, sizeof text, &back, "test"), VG_ECORRUPT);
 	vg_sealer_release(&s);
 	vg_sealer_release(&t);
+	vg_buf_release(&st);
+	vg_buf_release(&back);
+}
+
+/* The stored bytes are libsodium's XChaCha20-Poly1305 (IETF) exactly,
+ * whichever library did the work: both directions, raw and compressed,
+ * empty and large objects. */
+TEST(encrypted_objects_are_libsodiums_xchacha20poly1305)
+{
+	static uint8_t key[VG_DATA_KEY_LEN] = {7, 1, 2, 3, 200};
+	static uint8_t plain[300000], sealed[sizeof plain + VG_SEAL_OVERHEAD];
+	struct vg_sealer s;
+	struct vg_buf st = {0}, back = {0};
+	uint8_t comp;
+	T_CHECK(sodium_init() >= 0);
+	T_OK(vg_sealer_init(&s, 1, VG_ENC_REPOKEY, key));
+	size_t sizes[] = {0, 1, 63, 64, 65, 4096, sizeof plain};
+	for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+		size_t n = sizes[k];
+		t_fill(plain, n, k + 1);
+		vg_buf_reset(&st);
+		T_OK(vg_seal(&s, plain, n, false, &st, &comp));
+		T_EQ(comp, VG_COMP_NONE);
+		T_EQ(st.len, n + VG_SEAL_OVERHEAD);
+		unsigned long long mlen = 0;
+		uint8_t *m = malloc(n + 1);
+		T_CHECK(crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen, NULL, st.p + VG_SEAL_NONCE,
+								   st.len - VG_SEAL_NONCE, NULL, 0, st.p, key) == 0);
+		T_CHECKF(mlen == n && !memcmp(m, plain, n), "libsodium reads vigil's %zu-byte object", n);
+		free(m);
+		/* and the other way round */
+		randombytes_buf(sealed, VG_SEAL_NONCE);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + VG_SEAL_NONCE, NULL, plain, n, NULL, 0, NULL, sealed,
+							   key);
+		vg_buf_reset(&back);
+		T_OK(vg_unseal(&s, VG_COMP_NONE, VG_ENC_REPOKEY, sealed, n + VG_SEAL_OVERHEAD, n, &back, "test"));
+		T_CHECKF(back.len == n && (!n || !memcmp(back.p, plain, n)), "vigil reads libsodium's %zu-byte object", n);
+		sealed[VG_SEAL_NONCE + n] ^= 0x80; /* the tag */
+		vg_buf_reset(&back);
+		T_EQ(vg_unseal(&s, VG_COMP_NONE, VG_ENC_REPOKEY, sealed, n + VG_SEAL_OVERHEAD, n, &back, "test"),
+		     VG_ECORRUPT);
+	}
+	vg_sealer_release(&s);
 	vg_buf_release(&st);
 	vg_buf_release(&back);
 }
