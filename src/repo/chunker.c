@@ -50,7 +50,7 @@ int vg_chunker_init(struct vg_chunker *c, const struct vg_chunker_params *p)
 	return 0;
 }
 
-size_t vg_chunker_cut(const struct vg_chunker *c, const uint8_t *p, size_t len, bool eof)
+size_t vg_chunker_scan(const struct vg_chunker *c, const uint8_t *p, size_t len, bool eof, size_t *from)
 {
 	size_t min = c->p.min, max = c->p.max;
 	if (len == 0)
@@ -59,8 +59,12 @@ size_t vg_chunker_cut(const struct vg_chunker *c, const uint8_t *p, size_t len, 
 		return eof ? len : 0;
 	size_t n = len < max ? len : max;
 	size_t normal = c->p.avg < n ? c->p.avg : n;
+	size_t i = *from > min ? *from : min;
 	uint64_t h = 0;
-	size_t i = min;
+	/* the hash before byte i depends on the 64 bytes before it (and on
+	 * nothing below min): rebuilding it from them resumes exactly */
+	for (size_t j = i >= min + 64 ? i - 64 : min; j < i; j++)
+		h = (h << 1) + c->gear[p[j]];
 	for (; i < normal; i++) {
 		h = (h << 1) + c->gear[p[i]];
 		if (!(h & c->mask_s))
@@ -73,5 +77,14 @@ size_t vg_chunker_cut(const struct vg_chunker *c, const uint8_t *p, size_t len, 
 	}
 	if (n == max)
 		return max;
-	return eof ? n : 0;
+	if (eof)
+		return n;
+	*from = n;
+	return 0;
+}
+
+size_t vg_chunker_cut(const struct vg_chunker *c, const uint8_t *p, size_t len, bool eof)
+{
+	size_t from = 0;
+	return vg_chunker_scan(c, p, len, eof, &from);
 }

@@ -9,9 +9,10 @@
  * The cut function is stateless: give it the bytes that start at a chunk
  * boundary; it returns the length of the next chunk, or 0 when it needs
  * more bytes to decide (only possible when fewer than `max` bytes were
- * given and `eof` is false).  A caller keeps a buffer of at least `max`
- * bytes and refills it; no hidden state survives between calls, which
- * also lets several workers chunk different files with one vg_chunker.
+ * given and `eof` is false).  A caller grows a buffer of up to `max`
+ * bytes until it gets a cut; no hidden state survives between calls,
+ * which also lets several threads chunk different files with one
+ * vg_chunker.
  *
  * Normalised chunking (FastCDC, level 2): before `avg` bytes a boundary
  * needs 2 more zero hash bits than after, which pulls the sizes towards
@@ -58,5 +59,10 @@ int vg_chunker_init(struct vg_chunker *c, const struct vg_chunker_params *p);
 /* Length of the chunk starting at p (1..max), or 0 if more input is needed
  * (len < max and !eof) or len == 0. */
 size_t vg_chunker_cut(const struct vg_chunker *c, const uint8_t *p, size_t len, bool eof);
+/* The same, resumable: *from (0 at a chunk's start) is how far earlier
+ * calls on the same bytes have looked; a call that needs more bytes sets
+ * it, so a reader growing its buffer never hashes a byte twice.  The
+ * boundaries are exactly vg_chunker_cut()'s. */
+size_t vg_chunker_scan(const struct vg_chunker *c, const uint8_t *p, size_t len, bool eof, size_t *from);
 
 #endif

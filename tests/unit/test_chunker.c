@@ -155,6 +155,45 @@ TEST(boundaries_survive_an_insertion)
 	free(ob);
 }
 
+/* A reader that grows its buffer in small odd steps and resumes the scan
+ * (vg_chunker_scan) must find exactly the boundaries of one call over a
+ * full window, whatever the step: otherwise dedup against snapshots taken
+ * with another read size would silently stop. */
+TEST(resumed_scan_finds_the_same_boundaries)
+{
+	struct vg_chunker c;
+	struct vg_chunker_params p;
+	small_params(&p, 42);
+	T_OK(vg_chunker_init(&c, &p));
+	size_t len = 3u << 20;
+	uint8_t *buf = malloc(len);
+	T_CHECK(buf);
+	t_fill(buf, len, 9);
+	memset(buf + (1u << 20), 0, 200000); /* a run that only max can cut */
+	static size_t want[4096], got[4096];
+	size_t nw = cut_all(&c, buf, len, SMALL_MAX, want, 4096);
+	T_CHECK(nw > 50);
+	size_t steps[] = {1, 63, 64, 65, 4095, 12345, SMALL_MAX};
+	for (size_t k = 0; k < sizeof steps / sizeof *steps; k++) {
+		size_t pos = 0, n = 0, have = 0, from = 0;
+		while (pos < len && n < 4096) {
+			bool eof = pos + have == len;
+			size_t cut = vg_chunker_scan(&c, buf + pos, have, eof, &from);
+			if (!cut) {
+				have += len - pos - have < steps[k] ? len - pos - have : steps[k];
+				continue;
+			}
+			got[n++] = cut;
+			pos += cut;
+			have = 0; /* the next chunk is fed from its start */
+			from = 0;
+		}
+		T_CHECKF(n == nw && !memcmp(got, want, n * sizeof *got), "step %zu: %zu chunks, expected %zu", steps[k],
+			 n, nw);
+	}
+	free(buf);
+}
+
 TEST(fixed_vector)
 {
 	/* Recorded from this implementation: FastCDC, gear table from
