@@ -2,10 +2,11 @@
  * impl.h - the repository handle's insides, shared by repo*.c only.
  *
  * Locking: r->lock guards the index, the fresh-id list and the counters;
- * r->plock the open packs; r->qlock the worker queue; r->rlock the read
- * cache and the read-side sealer.  Each is held briefly and never while
- * writing to the pool; plock and qlock are never held while taking
- * another lock.
+ * r->qlock the worker queue; r->block the free chunk buffers; r->rlock the
+ * read cache and the read-side sealer.  Each is held briefly and never
+ * while writing to the pool; qlock and block are never held while taking
+ * another lock.  Packs have one owner each (a worker, or the caller's
+ * thread for r->data and r->meta) and need no lock.
  */
 #ifndef VG_REPO_IMPL_H
 #define VG_REPO_IMPL_H
@@ -23,9 +24,11 @@
 #define VG_READ_CACHE 4
 #define VG_MAX_WORKERS 64
 #define VG_INLINE_MAX (64u << 10) /* smaller objects skip the worker queue */
+#define VG_REPO_BUF_SLACK (1u << 20) /* chunk buffer = largest chunk + this */
 
 struct packer {
 	struct vg_pack_builder b;
+	struct vg_buf blk; /* the finished block (swapped with b's buffer) */
 	uint16_t btype;
 	int copies;
 	size_t target;
@@ -56,10 +59,8 @@ struct vg_repo {
 	struct vg_index idx;
 	struct vg_id *fresh; /* ids added since the last commit */
 	size_t nfresh, freshcap;
-	pthread_mutex_t plock;
-	struct packer data, meta;
-	struct vg_sealer wsealer; /* inline (no workers) sealing, under lock */
-	struct vg_buf wscratch;
+	struct packer data, meta; /* the caller's thread's own */
+	struct vg_sealer wsealer; /* sealing on the caller's thread */
 	struct vg_repo_counts counts;
 
 	/* workers */
@@ -70,8 +71,15 @@ struct vg_repo {
 	int nworkers, busy;
 	bool stop;
 	pthread_t th[VG_MAX_WORKERS];
+	struct wctx *w[VG_MAX_WORKERS];
 	int werr;
 	char werrmsg[1024];
+
+	/* chunk buffers (repo_write.c) */
+	pthread_mutex_t block;
+	pthread_cond_t bfree;
+	uint8_t **freebufs;
+	size_t nfree, nbufs, maxbufs, bufcap;
 
 	/* reads */
 	pthread_mutex_t rlock;
@@ -83,10 +91,13 @@ struct vg_repo {
 /* repo_write.c */
 int vg_repo_workers_start(struct vg_repo *r, int n);
 void vg_repo_workers_stop(struct vg_repo *r);
-/* Seal and pack one object; takes r->lock itself. */
-int vg_repo_pack_object(struct vg_repo *r, struct vg_sealer *s, struct vg_buf *scratch, int otype,
+void vg_repo_packer_init(struct packer *p, uint16_t btype, int copies, size_t target);
+void vg_repo_packer_release(struct packer *p);
+/* Seal one object into p (the calling thread's own packer), writing the
+ * pack first when it might not fit; takes r->lock for the counters. */
+int vg_repo_pack_object(struct vg_repo *r, struct vg_sealer *s, struct packer *p, int otype,
 			const struct vg_id *id, const void *data, size_t len);
-/* Write the open packs (no lock held). */
+/* Write the open packs, the workers' too (they must be idle). */
 int vg_repo_flush_packs(struct vg_repo *r);
 
 /* repo_read.c */

@@ -166,25 +166,10 @@ int vg_seal(struct vg_sealer *s, const void *plain, size_t len, bool compress, s
 	return 0;
 }
 
-int vg_seal_view(struct vg_sealer *s, const void *plain, size_t len, struct vg_buf *scratch,
-		 const void **stored, size_t *slen, uint8_t *comp)
+size_t vg_seal_bound(const struct vg_sealer *s, size_t len)
 {
-	vg_buf_reset(scratch);
-	if (s->enc != VG_ENC_NONE) {
-		int err = vg_seal(s, plain, len, true, scratch, comp);
-		*stored = scratch->p;
-		*slen = scratch->len;
-		return err;
-	}
-	size_t n = 0;
-	int err = try_compress(s, plain, len, scratch, &n);
-	if (err)
-		return err;
-	scratch->len = n;
-	*stored = n ? (const void *)scratch->p : plain;
-	*slen = n ? n : len;
-	*comp = n ? VG_COMP_ZSTD : VG_COMP_NONE;
-	return 0;
+	size_t c = s->level ? ZSTD_compressBound(len) : len;
+	return (c > len ? c : len) + (s->enc == VG_ENC_REPOKEY ? VG_SEAL_OVERHEAD : 0);
 }
 
 /* Authenticate and decrypt into s->tmp; *p, *n: the inner stored bytes. */

@@ -79,11 +79,8 @@ void vg_sealer_release(struct vg_sealer *s);
 /* Append the stored form of plain to out; *comp says how it was stored. */
 int vg_seal(struct vg_sealer *s, const void *plain, size_t len, bool compress, struct vg_buf *out,
 	    uint8_t *comp);
-/* The same without copying what is stored as is: *stored points at plain
- * (unencrypted and not compressed) or into scratch (valid until scratch
- * changes). */
-int vg_seal_view(struct vg_sealer *s, const void *plain, size_t len, struct vg_buf *scratch,
-		 const void **stored, size_t *slen, uint8_t *comp);
+/* The most bytes vg_seal() can append for len bytes of plaintext. */
+size_t vg_seal_bound(const struct vg_sealer *s, size_t len);
 /* Append the plaintext (exactly rlen bytes, else VG_ECORRUPT) to out.
  * `what` names the object in messages.  An encrypted object that fails
  * authentication is VG_ECORRUPT (the key was proven by unlocking). */

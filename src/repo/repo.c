@@ -35,22 +35,14 @@ static struct vg_repo *repo_alloc(struct vg_pool *pool)
 		return NULL;
 	r->pool = pool;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_mutex_init(&r->plock, NULL);
 	pthread_mutex_init(&r->qlock, NULL);
 	pthread_mutex_init(&r->rlock, NULL);
 	pthread_cond_init(&r->qcond, NULL);
 	pthread_cond_init(&r->qspace, NULL);
 	pthread_cond_init(&r->qidle, NULL);
 	vg_index_init(&r->idx);
-	vg_pack_init(&r->data.b);
-	vg_pack_init(&r->meta.b);
-	r->data.btype = VG_BT_DATA_PACK;
-	r->data.copies = 1;
-	r->data.target = VG_DATA_PACK_TARGET;
-	r->meta.btype = VG_BT_META_PACK;
-	r->meta.copies = VG_META_COPIES;
-	r->meta.target = VG_META_PACK_TARGET;
-	vg_buf_init(&r->wscratch, VG_OBJ_MAX);
+	vg_repo_packer_init(&r->data, VG_BT_DATA_PACK, 1, VG_DATA_PACK_TARGET);
+	vg_repo_packer_init(&r->meta, VG_BT_META_PACK, VG_META_COPIES, VG_META_PACK_TARGET);
 	return r;
 }
 
@@ -66,12 +58,10 @@ void vg_repo_close(struct vg_repo *r)
 	sodium_memzero(r->master, sizeof r->master);
 	vg_root_release(&r->root);
 	vg_index_release(&r->idx);
-	vg_pack_release(&r->data.b);
-	vg_pack_release(&r->meta.b);
-	vg_buf_release(&r->wscratch);
+	vg_repo_packer_release(&r->data);
+	vg_repo_packer_release(&r->meta);
 	free(r->fresh);
 	pthread_mutex_destroy(&r->lock);
-	pthread_mutex_destroy(&r->plock);
 	pthread_mutex_destroy(&r->qlock);
 	pthread_mutex_destroy(&r->rlock);
 	pthread_cond_destroy(&r->qcond);

@@ -99,6 +99,16 @@ int vg_repo_snapshot_load(struct vg_repo *r, const struct vg_id *id, struct vg_s
  * matches; VG_EINVAL naming the candidates when the prefix is ambiguous. */
 int vg_repo_snapshot_find(const struct vg_repo *r, const char *spec, struct vg_id *out);
 
+/* Chunk buffers of vg_repo_buf_cap() bytes (the largest chunk plus
+ * slack) from a bounded pool: _get waits while all are in use (by the
+ * queue and the workers), which bounds a backup's memory. */
+size_t vg_repo_buf_cap(const struct vg_repo *r);
+int vg_repo_buf_get(struct vg_repo *r, uint8_t **buf);
+void vg_repo_buf_put(struct vg_repo *r, uint8_t *buf);
+/* Store a chunk read into a pool buffer, its id computed by the caller;
+ * buf changes hands (back to the pool once sealed, also on failure). */
+int vg_repo_put_buf(struct vg_repo *r, const struct vg_id *id, uint8_t *buf, size_t len, bool *added);
+
 /* Finish every pending object (workers drained, packs written). */
 int vg_repo_flush(struct vg_repo *r);
 /* Flush, write the index run and the root, commit the pool. */

@@ -2,13 +2,14 @@
  * backup.c - the backup workflow (see backup.h).
  *
  * Shape of a run: one reader (this thread) walks, reads, chunks and hashes;
- * vg_repo_put() hands new chunks to the repository's workers, which
- * compress, encrypt and pack them.  The tree of a directory is stored once
+ * each chunk is read into a buffer of the repository's pool, and
+ * vg_repo_put_buf() hands a new one to the repository's workers as it is,
+ * which compress, encrypt and pack it.  The tree of a directory is stored once
  * all its entries are known, so trees are built bottom-up as the walk
  * returns; the parent snapshot's tree of the same directory is walked
  * alongside (one per level) for incremental reuse.  Memory is bounded by
- * the read buffer, the worker queue and one listing (plus one parent tree)
- * per directory level.
+ * the pool of chunk buffers and one listing (plus one parent tree) per
+ * directory level.
  */
 #include "workflow/backup.h"
 
@@ -24,7 +25,7 @@
 #include "os/fs.h"
 #include "workflow/backup_int.h"
 
-#define READ_SIZE (2u << 20) /* read size beyond one maximal chunk */
+#define READ_STEP (256u << 10) /* reads after the first of a chunk */
 #define MAX_DEPTH 2000
 #define PARENT_SEARCH_MAX 200 /* snapshots loaded looking for the parent */
 
@@ -108,51 +109,87 @@ static int push_id(struct vg_id **ids, size_t *n, size_t *cap, const struct vg_i
 	return 0;
 }
 
+/* Read more of the file into b (holding *have bytes): a chunk cannot end
+ * before `min`, so the first read takes that much at once; later ones
+ * take READ_STEP, so the bytes read past a boundary (copied into the next
+ * buffer) stay few.  *eof on a short read. */
+static int read_more(struct bctx *c, struct src *s, void *watched, uint8_t *b, size_t *have, bool *eof)
+{
+	const struct vg_chunker *ch = vg_repo_chunker(c->r);
+	size_t want = *have < ch->p.min ? ch->p.min + READ_STEP : *have + READ_STEP, got;
+	size_t cap = vg_repo_buf_cap(c->r);
+	if (want > cap)
+		want = cap;
+	int err = src_read(s, b + *have, want - *have, &got);
+	if (err)
+		return err;
+	if (watched && got)
+		c->o->watch->data(c->o->watch->ctx, watched, b + *have, got);
+	*eof = got < want - *have;
+	*have += got;
+	return 0;
+}
+
 /* Chunks of one open file, appended to *ids; stored unless verify_only
  * (then only their ids are computed).  `watched`: the watcher's state for
  * this file (opts.watch), or NULL.  *fatal: the failure is the vault's (or
- * memory's), not the source file's. */
+ * memory's), not the source file's.  Each chunk is read into a buffer of
+ * the repository's pool, which goes to a worker as it is. */
 static int read_chunks(struct bctx *c, struct src *s, bool verify_only, void *watched, struct vg_id **ids,
 		       size_t *n, uint64_t *total, bool *fatal)
 {
 	const struct vg_chunker *ch = vg_repo_chunker(c->r);
-	size_t have = 0, pos = 0, cap = 0;
+	size_t have = 0, scanned = 0, cap = 0;
 	bool eof = false;
-	int err = 0;
+	uint8_t *b = NULL, *next = NULL;
+	int err;
 	*total = 0;
+	*fatal = true;
+	if ((err = vg_repo_buf_get(c->r, &b)) < 0)
+		return err;
 	for (;;) {
-		if (!eof && have - pos < ch->p.max) {
-			memmove(c->buf, c->buf + pos, have - pos);
-			have -= pos;
-			pos = 0;
-			size_t got;
-			if ((err = src_read(s, c->buf + have, c->bufsize - have, &got)) < 0)
-				return err;
-			if (watched && got)
-				c->o->watch->data(c->o->watch->ctx, watched, c->buf + have, got);
-			eof = got < c->bufsize - have;
-			have += got;
+		size_t cut = vg_chunker_scan(ch, b, have, eof, &scanned);
+		if (cut == 0 && !eof) {
+			*fatal = false;
+			if ((err = read_more(c, s, watched, b, &have, &eof)) < 0)
+				break;
+			*fatal = true;
+			continue;
 		}
-		size_t cut = vg_chunker_cut(ch, c->buf + pos, have - pos, eof);
 		if (cut == 0)
-			return 0;
-		*fatal = true;
+			break;
+		/* the bytes past the boundary start the next chunk */
+		if (have > cut || !eof) {
+			if ((err = vg_repo_buf_get(c->r, &next)) < 0)
+				break;
+			memcpy(next, b + cut, have - cut);
+		}
 		struct vg_id id;
 		bool added = false;
+		if ((err = vg_id_compute(vg_repo_idkey(c->r), b, cut, &id)) < 0)
+			break;
 		if (verify_only)
-			err = vg_id_compute(vg_repo_idkey(c->r), c->buf + pos, cut, &id);
+			vg_repo_buf_put(c->r, b);
 		else
-			err = vg_repo_put(c->r, VG_OT_CHUNK, c->buf + pos, cut, &id, &added);
+			err = vg_repo_put_buf(c->r, &id, b, cut, &added);
+		b = next;
+		next = NULL;
 		if (err || (err = push_id(ids, n, &cap, &id)) < 0)
-			return err;
-		*fatal = false;
+			break;
 		if (!verify_only) {
 			c->snap->stats.chunks++;
 			c->snap->stats.new_chunks += added;
 		}
-		pos += cut;
+		have -= cut;
+		scanned = 0;
 		*total += cut;
+		if (!b)
+			break; /* the file ended with this chunk */
 	}
+	vg_repo_buf_put(c->r, b);
+	if (!err)
+		*fatal = false;
+	return err;
 }
 
 static bool changed(const struct vg_fs_stat *a, const struct vg_fs_stat *b)
@@ -672,9 +709,6 @@ static int start(struct bctx *c, struct vg_backup_result *res, char ***names)
 	if (s->npaths > 1 && !(*names)[0][0])
 		return VG_ERR(VG_EINVAL, "'/' cannot be combined with other paths");
 	s->has_cursor = o->verify_pct > 0;
-	c->bufsize = vg_repo_chunker(c->r)->p.max + READ_SIZE;
-	if (!(c->buf = malloc(c->bufsize)))
-		return VG_ERR(VG_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -726,7 +760,6 @@ out:
 	for (size_t i = 0; names && i < res->snap.npaths; i++)
 		free(names[i]);
 	free(names);
-	free(c.buf);
 	links_release(&c);
 	vg_buf_release(&c.link);
 	vg_buf_release(&c.xat);

@@ -18,8 +18,6 @@ struct bctx {
 	struct vg_snapshot *snap;
 	struct vg_backup_progress prog;
 	size_t nproblems;
-	uint8_t *buf;
-	size_t bufsize;
 	struct vg_buf link, xat;
 	struct vg_repo_counts base;
 	uint64_t top_dev;

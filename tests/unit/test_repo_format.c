@@ -279,10 +279,17 @@ TEST(pack_round_trip_and_rejections)
 		T_CHECKF(vg_pack_decode(out.p, cut, &e, &n) < 0, "a pack cut at %zu bytes decoded", cut);
 		free(e);
 	}
-	/* the second object claims to overlap the first */
-	uint32_t off0 = vg_get32(out.p + VG_PACK_HDR + 36);
-	vg_put32(out.p + VG_PACK_HDR + VG_PACK_ENTRY + 36, off0 + 2);
+	/* the table ends the block; the second object claims to overlap the
+	 * first, then to run into the table */
+	uint32_t tab = vg_get32(out.p + 12);
+	T_EQ(tab + 2 * VG_PACK_ENTRY, out.len);
+	uint32_t off0 = vg_get32(out.p + tab + 36);
+	vg_put32(out.p + tab + VG_PACK_ENTRY + 36, off0 + 2);
 	T_EQ(vg_pack_decode(out.p, out.len, &e, &n), VG_ECORRUPT);
+	vg_put32(out.p + tab + VG_PACK_ENTRY + 36, tab - 2);
+	T_EQ(vg_pack_decode(out.p, out.len, &e, &n), VG_ECORRUPT);
+	out.p[4] = 1; /* the first format, table first: no longer read */
+	T_EQ(vg_pack_decode(out.p, out.len, &e, &n), VG_EVERSION);
 	vg_pack_release(&pb);
 	vg_buf_release(&out);
 }
