@@ -34,11 +34,23 @@ struct packer {
 	size_t target;
 };
 
+/* Small chunks travel in batches: one job, many objects in one buffer. */
+#define VG_BATCH_BYTES (1u << 20)
+#define VG_BATCH_MAX 256u
+
+struct job_item {
+	uint32_t off, len;
+	struct vg_id *slot; /* where the worker writes the id */
+};
+
 struct job {
 	int otype;
 	struct vg_id id;
-	uint8_t *data;
+	struct vg_id *slot; /* non-NULL: the worker computes id, writes it here */
+	uint8_t *data;      /* a pool buffer, given back by the worker */
 	size_t len;
+	struct job_item *items; /* a batch (malloc'd): data holds them all */
+	uint32_t nitems;
 };
 
 struct cached_pack {
@@ -65,9 +77,11 @@ struct vg_repo {
 
 	/* workers */
 	pthread_mutex_t qlock;
-	pthread_cond_t qcond, qspace, qidle;
+	pthread_cond_t qcond, qspace, qidle, qids;
 	struct job *q;
 	size_t qcap, qhead, qlen;
+	size_t ids_pending; /* queued or running jobs whose id is not written yet */
+	struct job batch;   /* small chunks gathered by the caller's thread */
 	int nworkers, busy;
 	bool stop;
 	pthread_t th[VG_MAX_WORKERS];

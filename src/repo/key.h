@@ -24,9 +24,10 @@
 #define VG_MASTER_LEN 64 /* data key | id key */
 #define VG_KEYBLOB_LEN 129
 #define VG_KDF_ARGON2ID 1
-/* Defaults: ~0.5 s on a small 2-core VM (docs/FORMAT.md "Keys"). */
-#define VG_KDF_OPS_DEFAULT 64
-#define VG_KDF_MEM_KIB_DEFAULT (32u << 10)
+/* Defaults: RFC 9106's "uniformly safe" option for memory-constrained
+ * machines, t = 3 passes over 64 MiB (docs/FORMAT.md "Keys"). */
+#define VG_KDF_OPS_DEFAULT 3
+#define VG_KDF_MEM_KIB_DEFAULT (64u << 10)
 #define VG_PASS_MAX 4096
 
 struct vg_kdf_params {

@@ -55,6 +55,7 @@ struct vg_repo_opts {
 /* Counters since open, for progress and snapshot statistics. */
 struct vg_repo_counts {
 	uint64_t new_objects, new_bytes, stored_bytes, packs;
+	uint64_t new_chunks; /* chunks first seen by this handle */
 };
 
 /* Write a new repository into an empty, writable pool and commit it. */
@@ -108,6 +109,14 @@ void vg_repo_buf_put(struct vg_repo *r, uint8_t *buf);
 /* Store a chunk read into a pool buffer, its id computed by the caller;
  * buf changes hands (back to the pool once sealed, also on failure). */
 int vg_repo_put_buf(struct vg_repo *r, const struct vg_id *id, uint8_t *buf, size_t len, bool *added);
+/* The same with the id computed by a worker too (hashing is the costliest
+ * step after compression): *slot receives it, at the latest when
+ * vg_repo_wait_ids() returns; slot must stay valid until then.  Without
+ * workers, or for small chunks, it is done before returning. */
+int vg_repo_put_chunk(struct vg_repo *r, uint8_t *buf, size_t len, struct vg_id *slot);
+/* Wait until every id asked for by vg_repo_put_chunk() is written; the
+ * first worker error. */
+int vg_repo_wait_ids(struct vg_repo *r);
 
 /* Finish every pending object (workers drained, packs written). */
 int vg_repo_flush(struct vg_repo *r);

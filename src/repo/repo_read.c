@@ -123,6 +123,10 @@ int vg_repo_put_tree(struct vg_repo *r, const struct vg_tree_entry *e, size_t n,
 {
 	struct vg_buf enc, list;
 	struct vg_id *parts = NULL;
+	/* the entries' chunk ids may still be on their way from workers */
+	int werr = vg_repo_wait_ids(r);
+	if (werr)
+		return werr;
 	vg_buf_init(&enc, VG_TREE_MAX);
 	vg_buf_init(&list, VG_OBJ_MAX);
 	int err = vg_tree_encode(e, n, &enc);

@@ -207,6 +207,36 @@ static int worker_err_locked(struct vg_repo *r)
 	return r->werr ? VG_ERR(r->werr, "%s", r->werrmsg) : 0;
 }
 
+static int claim(struct vg_repo *r, int otype, const struct vg_id *id, size_t len, bool *added);
+
+/* Hash an object, write its id to slot, store it unless known. */
+static int hash_store(struct vg_repo *r, struct wctx *w, int otype, const uint8_t *data, size_t len,
+		      struct vg_id *slot)
+{
+	struct vg_id id;
+	bool added;
+	int err = vg_id_compute(&r->key, data, len, &id);
+	if (err)
+		return err;
+	*slot = id;
+	if ((err = claim(r, otype, &id, len, &added)) < 0 || !added)
+		return err;
+	return vg_repo_pack_object(r, &w->s, &w->pk, otype, &id, data, len);
+}
+
+/* One job: hash it if the reader did not, store it unless known. */
+static int job_run(struct vg_repo *r, struct wctx *w, struct job *j)
+{
+	int err = 0;
+	for (uint32_t i = 0; i < j->nitems && !err; i++)
+		err = hash_store(r, w, j->otype, j->data + j->items[i].off, j->items[i].len, j->items[i].slot);
+	if (j->items)
+		return err;
+	if (j->slot)
+		return hash_store(r, w, j->otype, j->data, j->len, j->slot);
+	return vg_repo_pack_object(r, &w->s, &w->pk, j->otype, &j->id, j->data, j->len);
+}
+
 static void *worker(void *arg)
 {
 	struct wctx *w = arg;
@@ -227,10 +257,17 @@ static void *worker(void *arg)
 		pthread_cond_signal(&r->qspace);
 		pthread_mutex_unlock(&r->qlock);
 
-		int err = skip ? 0 : vg_repo_pack_object(r, &w->s, &w->pk, j.otype, &j.id, j.data, j.len);
+		int err = skip ? 0 : job_run(r, w, &j);
 		vg_repo_buf_put(r, j.data);
+		free(j.items);
 		if (err)
 			record_err(r, err);
+		if (j.slot || j.items) {
+			pthread_mutex_lock(&r->qlock);
+			if (--r->ids_pending == 0)
+				pthread_cond_broadcast(&r->qids);
+			pthread_mutex_unlock(&r->qlock);
+		}
 
 		pthread_mutex_lock(&r->qlock);
 		if (--r->busy == 0 && r->qlen == 0)
@@ -282,6 +319,9 @@ int vg_repo_workers_start(struct vg_repo *r, int n)
 
 void vg_repo_workers_stop(struct vg_repo *r)
 {
+	vg_repo_buf_put(r, r->batch.data); /* never sent: nothing is committed from it */
+	free(r->batch.items);
+	memset(&r->batch, 0, sizeof r->batch);
 	pthread_mutex_lock(&r->qlock);
 	r->stop = true;
 	pthread_cond_broadcast(&r->qcond);
@@ -297,10 +337,10 @@ void vg_repo_workers_stop(struct vg_repo *r)
 	bufs_release(r);
 }
 
-/* Hand a pool buffer to the workers (they give it back). */
-static int enqueue(struct vg_repo *r, int otype, const struct vg_id *id, uint8_t *data, size_t len)
+/* Hand a pool buffer to the workers (they give it back).  slot: the
+ * worker computes the id and writes it there. */
+static int enqueue_job(struct vg_repo *r, struct job j)
 {
-	struct job j = {.otype = otype, .id = *id, .len = len, .data = data};
 	pthread_mutex_lock(&r->qlock);
 	while (r->qlen == r->qcap && !r->werr)
 		pthread_cond_wait(&r->qspace, &r->qlock);
@@ -308,11 +348,69 @@ static int enqueue(struct vg_repo *r, int otype, const struct vg_id *id, uint8_t
 	if (!err) {
 		r->q[(r->qhead + r->qlen) % r->qcap] = j;
 		r->qlen++;
+		r->ids_pending += j.slot || j.items;
 		pthread_cond_signal(&r->qcond);
 	}
 	pthread_mutex_unlock(&r->qlock);
+	if (err) {
+		vg_repo_buf_put(r, j.data);
+		free(j.items);
+	}
+	return err;
+}
+
+static int enqueue(struct vg_repo *r, int otype, const struct vg_id *id, struct vg_id *slot, uint8_t *data,
+		   size_t len)
+{
+	struct job j = {.otype = otype, .slot = slot, .len = len, .data = data};
+	if (id)
+		j.id = *id;
+	return enqueue_job(r, j);
+}
+
+/* Send the open batch of small chunks to the workers. */
+static int batch_submit(struct vg_repo *r)
+{
+	struct job j = r->batch;
+	if (!j.data)
+		return 0;
+	memset(&r->batch, 0, sizeof r->batch);
+	return enqueue_job(r, j);
+}
+
+/* Copy a small chunk into the open batch; its id arrives in *slot. */
+static int batch_add(struct vg_repo *r, const uint8_t *data, size_t len, struct vg_id *slot)
+{
+	struct job *b = &r->batch;
+	int err;
+	if (b->data && (b->len + len > VG_BATCH_BYTES || b->nitems == VG_BATCH_MAX) && (err = batch_submit(r)) < 0)
+		return err;
+	if (!b->data) {
+		if (!(b->items = malloc(VG_BATCH_MAX * sizeof *b->items)))
+			return VG_ERR(VG_ENOMEM, "out of memory gathering small chunks");
+		if ((err = vg_repo_buf_get(r, &b->data)) < 0) {
+			free(b->items);
+			b->items = NULL;
+			return err;
+		}
+		b->otype = VG_OT_CHUNK;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->items[b->nitems++] = (struct job_item){.off = (uint32_t)b->len, .len = (uint32_t)len, .slot = slot};
+	b->len += len;
+	return 0;
+}
+
+int vg_repo_wait_ids(struct vg_repo *r)
+{
+	int err = batch_submit(r);
 	if (err)
-		vg_repo_buf_put(r, data);
+		return fail_sticky(r, err);
+	pthread_mutex_lock(&r->qlock);
+	while (r->ids_pending)
+		pthread_cond_wait(&r->qids, &r->qlock);
+	err = worker_err_locked(r);
+	pthread_mutex_unlock(&r->qlock);
 	return err;
 }
 
@@ -329,7 +427,9 @@ static int drain(struct vg_repo *r)
 
 int vg_repo_flush(struct vg_repo *r)
 {
-	int err = r->nworkers ? drain(r) : 0;
+	int err = batch_submit(r);
+	if (!err && r->nworkers)
+		err = drain(r);
 	if (!err)
 		err = vg_repo_flush_packs(r);
 	return err ? fail_sticky(r, err) : 0;
@@ -351,12 +451,17 @@ static int add_fresh(struct vg_repo *r, const struct vg_id *id)
 	return 0;
 }
 
-/* Enter id as pending; *added false when it was already known. */
+static int check_put(struct vg_repo *r)
+{
+	return r->sticky ? VG_ERR(VG_EREADONLY, "an earlier write to this repository failed; nothing more is stored")
+			 : 0;
+}
+
+/* Enter id as pending (*added), or find it known.  A failure here leaves
+ * the handle unusable: callers make it sticky (a worker through werr). */
 static int claim(struct vg_repo *r, int otype, const struct vg_id *id, size_t len, bool *added)
 {
 	*added = false;
-	if (r->sticky)
-		return VG_ERR(VG_EREADONLY, "an earlier write to this repository failed; nothing more is stored");
 	if (len > VG_OBJ_MAX || otype < VG_OT_CHUNK || otype > VG_OT_TREE_PART)
 		return VG_ERR(VG_EINVAL, "cannot store a %s of %zu bytes", vg_otype_name(otype), len);
 	pthread_mutex_lock(&r->lock);
@@ -368,9 +473,11 @@ static int claim(struct vg_repo *r, int otype, const struct vg_id *id, size_t le
 	int err = vg_index_insert(&r->idx, &e, NULL);
 	if (!err)
 		err = add_fresh(r, id);
+	if (!err && otype == VG_OT_CHUNK)
+		r->counts.new_chunks++;
 	pthread_mutex_unlock(&r->lock);
 	if (err)
-		return fail_sticky(r, err);
+		return err;
 	*added = true;
 	return 0;
 }
@@ -387,15 +494,17 @@ static int seal_here(struct vg_repo *r, int otype, const struct vg_id *id, const
 int vg_repo_put_id(struct vg_repo *r, int otype, const struct vg_id *id, const void *data, size_t len,
 		   bool *added)
 {
-	int err = claim(r, otype, id, len, added);
-	if (err || !*added)
-		return err;
+	int err = check_put(r);
+	if (err || (err = claim(r, otype, id, len, added)) < 0)
+		return err ? fail_sticky(r, err) : 0;
+	if (!*added)
+		return 0;
 	uint8_t *b = NULL;
 	if (otype == VG_OT_CHUNK && r->nworkers && len >= VG_INLINE_MAX && len <= r->bufcap) {
 		if ((err = vg_repo_buf_get(r, &b)) < 0)
 			return fail_sticky(r, err);
 		memcpy(b, data, len);
-		err = enqueue(r, otype, id, b, len);
+		err = enqueue(r, otype, id, NULL, b, len);
 		return err ? fail_sticky(r, err) : 0;
 	}
 	return seal_here(r, otype, id, data, len);
@@ -403,16 +512,43 @@ int vg_repo_put_id(struct vg_repo *r, int otype, const struct vg_id *id, const v
 
 int vg_repo_put_buf(struct vg_repo *r, const struct vg_id *id, uint8_t *buf, size_t len, bool *added)
 {
-	int err = claim(r, VG_OT_CHUNK, id, len, added);
+	int err = check_put(r);
+	if (!err && (err = claim(r, VG_OT_CHUNK, id, len, added)) < 0)
+		fail_sticky(r, err);
 	if (!err && *added) {
 		if (r->nworkers && len >= VG_INLINE_MAX) {
-			err = enqueue(r, VG_OT_CHUNK, id, buf, len); /* gives buf back on failure */
+			err = enqueue(r, VG_OT_CHUNK, id, NULL, buf, len); /* gives buf back on failure */
 			return err ? fail_sticky(r, err) : 0;
 		}
 		err = seal_here(r, VG_OT_CHUNK, id, buf, len);
 	}
 	vg_repo_buf_put(r, buf);
 	return err;
+}
+
+int vg_repo_put_chunk(struct vg_repo *r, uint8_t *buf, size_t len, struct vg_id *slot)
+{
+	int err = check_put(r);
+	if (err) {
+		vg_repo_buf_put(r, buf);
+		return err;
+	}
+	if (r->nworkers && len >= VG_INLINE_MAX) {
+		err = enqueue(r, VG_OT_CHUNK, NULL, slot, buf, len);
+		return err ? fail_sticky(r, err) : 0;
+	}
+	if (r->nworkers) {
+		err = batch_add(r, buf, len, slot);
+		vg_repo_buf_put(r, buf);
+		return err ? fail_sticky(r, err) : 0;
+	}
+	bool added;
+	err = vg_id_compute(&r->key, buf, len, slot);
+	if (err) {
+		vg_repo_buf_put(r, buf);
+		return err;
+	}
+	return vg_repo_put_buf(r, slot, buf, len, &added);
 }
 
 int vg_repo_put(struct vg_repo *r, int otype, const void *data, size_t len, struct vg_id *id, bool *added)

@@ -95,17 +95,31 @@ static void free_entries(struct vg_tree_entry *e, size_t n)
 
 /* --- file content --- */
 
-static int push_id(struct vg_id **ids, size_t *n, size_t *cap, const struct vg_id *id)
+/* Free an id array workers may still be writing into (after waiting for
+ * them; their error, if any, is the caller's to report already). */
+static void drop_ids(struct bctx *c, struct vg_id *ids)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		struct vg_id *ni = realloc(*ids, nc * sizeof *ni);
-		if (!ni)
-			return VG_ERR(VG_ENOMEM, "out of memory");
-		*ids = ni;
-		*cap = nc;
-	}
-	(*ids)[(*n)++] = *id;
+	char msg[1024];
+	snprintf(msg, sizeof msg, "%s", vg_errmsg());
+	int err = vg_repo_wait_ids(c->r);
+	if (err) /* keep the message of the failure being handled */
+		VG_ERR(err, "%s", msg);
+	free(ids);
+}
+
+/* Room for `want` ids in *ids (capacity *cap). */
+static int reserve_id(struct vg_id **ids, size_t want, size_t *cap)
+{
+	if (want <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 8;
+	if (nc < want)
+		nc = want;
+	struct vg_id *ni = realloc(*ids, nc * sizeof *ni);
+	if (!ni)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	*ids = ni;
+	*cap = nc;
 	return 0;
 }
 
@@ -140,9 +154,14 @@ static int read_chunks(struct bctx *c, struct src *s, bool verify_only, void *wa
 {
 	const struct vg_chunker *ch = vg_repo_chunker(c->r);
 	size_t have = 0, scanned = 0, cap = 0;
+	int err;
+	/* Workers write the ids into the array later (vg_repo_put_chunk), so
+	 * it is sized for the whole file up front: no chunk but the last is
+	 * shorter than min.  It moves only if the file grew meanwhile. */
+	if ((err = reserve_id(ids, (size_t)(s->size / ch->p.min) + 2, &cap)) < 0)
+		return err;
 	bool eof = false;
 	uint8_t *b = NULL, *next = NULL;
-	int err;
 	*total = 0;
 	*fatal = true;
 	if ((err = vg_repo_buf_get(c->r, &b)) < 0)
@@ -164,22 +183,24 @@ static int read_chunks(struct bctx *c, struct src *s, bool verify_only, void *wa
 				break;
 			memcpy(next, b + cut, have - cut);
 		}
-		struct vg_id id;
-		bool added = false;
-		if ((err = vg_id_compute(vg_repo_idkey(c->r), b, cut, &id)) < 0)
+		/* workers may still be writing ids into the array: let them
+		 * finish before it moves */
+		if (*n == cap && !verify_only && (err = vg_repo_wait_ids(c->r)) < 0)
 			break;
-		if (verify_only)
+		if ((err = reserve_id(ids, *n + 1, &cap)) < 0)
+			break;
+		struct vg_id *slot = &(*ids)[(*n)++];
+		if (verify_only) {
+			err = vg_id_compute(vg_repo_idkey(c->r), b, cut, slot);
 			vg_repo_buf_put(c->r, b);
-		else
-			err = vg_repo_put_buf(c->r, &id, b, cut, &added);
+		} else {
+			err = vg_repo_put_chunk(c->r, b, cut, slot);
+			c->snap->stats.chunks++;
+		}
 		b = next;
 		next = NULL;
-		if (err || (err = push_id(ids, n, &cap, &id)) < 0)
+		if (err)
 			break;
-		if (!verify_only) {
-			c->snap->stats.chunks++;
-			c->snap->stats.new_chunks += added;
-		}
 		have -= cut;
 		scanned = 0;
 		*total += cut;
@@ -187,6 +208,7 @@ static int read_chunks(struct bctx *c, struct src *s, bool verify_only, void *wa
 			break; /* the file ended with this chunk */
 	}
 	vg_repo_buf_put(c->r, b);
+	vg_repo_buf_put(c->r, next);
 	if (!err)
 		*fatal = false;
 	return err;
@@ -347,7 +369,7 @@ static int store_file(struct bctx *c, struct vg_fs_file *f, struct vg_tree_entry
 	}
 	if (err) {
 		src_close(&s);
-		free(ids);
+		drop_ids(c, ids);
 		if (fatal)
 			return err;
 		problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
@@ -537,6 +559,8 @@ static int backup_dir(struct bctx *c, struct vg_fs_dir *d, int depth, struct vg_
 	if (err >= 0)
 		err = vg_repo_put_tree(c->r, e, n, id, &added);
 out:
+	if (e && err < 0)
+		drop_ids(c, NULL); /* no worker may write into them once freed */
 	if (e)
 		free_entries(e, n);
 	vg_tree_release(&pt);
@@ -748,6 +772,7 @@ int vg_backup_run(struct vg_repo *r, const struct vg_backup_opts *o, struct vg_b
 	if (err || (err = vg_repo_flush(r)) < 0)
 		goto out;
 	vg_repo_counts(r, &now);
+	res->snap.stats.new_chunks = now.new_chunks - c.base.new_chunks;
 	res->snap.stats.new_bytes = now.new_bytes - c.base.new_bytes;
 	res->snap.stats.stored_bytes = now.stored_bytes - c.base.stored_bytes;
 	if (!(err = vg_repo_snapshot_add(r, &res->snap, &res->id)))

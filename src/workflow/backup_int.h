@@ -35,6 +35,7 @@ struct src {
 	uint64_t *ext; /* pairs; NULL: the whole file */
 	size_t n, next;
 	uint64_t left; /* bytes left in the current extent */
+	uint64_t size; /* from the stat at open */
 };
 
 /* Find the extents when the file looks sparse (fewer blocks than bytes). */

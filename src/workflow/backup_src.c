@@ -13,6 +13,7 @@ int src_open(struct src *s, const struct vg_fs_stat *st)
 	s->ext = NULL;
 	s->n = s->next = 0;
 	s->left = 0;
+	s->size = st->size;
 	if (st->blocks * 512 >= st->size) /* no room for a hole: skip the seeks */
 		return 0;
 	return vg_fs_file_extents(s->f, st->size, &s->ext, &s->n);
