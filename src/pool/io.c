@@ -53,13 +53,16 @@ struct stripe {
 static void *buf_get(struct vg_pool *p, size_t size)
 {
 	void *b = NULL;
+	int best = -1;
 	pthread_mutex_lock(&p->lock);
-	for (int i = 0; i < p->nbufs; i++) {
-		if (p->bufs[i].size >= size) {
-			b = p->bufs[i].p;
-			p->bufs[i] = p->bufs[--p->nbufs];
-			break;
-		}
+	/* the smallest that fits: a small request taking a large buffer
+	 * would make the next large one allocate (and fault in) another */
+	for (int i = 0; i < p->nbufs; i++)
+		if (p->bufs[i].size >= size && (best < 0 || p->bufs[i].size < p->bufs[best].size))
+			best = i;
+	if (best >= 0) {
+		b = p->bufs[best].p;
+		p->bufs[best] = p->bufs[--p->nbufs];
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (!b) {
@@ -121,17 +124,16 @@ static void stripe_release(struct vg_pool *p, struct stripe *s)
 	s->mem = NULL;
 }
 
-/* Write one column; counts a WRITE error on failure. */
-static int write_col(struct vg_pool *p, int d, const struct vg_dva *dva, const void *buf, size_t len)
+/* Write len bytes at byte `at` of a column (errors are counted by the
+ * caller, once per block and device). */
+static int write_col(struct vg_pool *p, int d, const struct vg_dva *dva, const void *buf, size_t len, size_t at)
 {
 	struct vg_seg_handle *h;
 	int err = vg_dev_get(p, d, dva->seg, true, &h);
 	if (!err) {
-		err = vg_os_pwrite(h->f, buf, len, (uint64_t)dva->off * VG_SECTOR);
+		err = vg_os_pwrite(h->f, buf, len, (uint64_t)dva->off * VG_SECTOR + at);
 		vg_dev_put(p, h, !err);
 	}
-	if (err)
-		vg_dev_count(p, d, 'w');
 	return err;
 }
 
@@ -218,8 +220,8 @@ static uint64_t repair(struct vg_pool *p, struct stripe *s, const uint8_t *good,
 			bad_bytes += s->g.colsize;
 		else if (rebuilt)
 			*rebuilt += s->g.colsize;
-		if (p->writable && !p->sticky && vg_dev_usable(p, d))
-			write_col(p, d, &s->dva, want, s->g.colsize);
+		if (p->writable && !p->sticky && vg_dev_usable(p, d) && write_col(p, d, &s->dva, want, s->g.colsize, 0))
+			vg_dev_count(p, d, 'w');
 	}
 	return bad_bytes;
 }
@@ -421,6 +423,75 @@ out:
 	return err;
 }
 
+/*
+ * One copy of a block.  Full data columns are written straight from the
+ * caller's buffer; parity, mirror copies and the last (padded) data column
+ * are produced and written in WRITE_SLICE pieces, so a write needs
+ * (1 + nparity) slices of scratch whatever the block's size, and the
+ * parity math runs on data still in cache.
+ */
+#define WRITE_SLICE (256u << 10)
+
+static int write_copy(struct vg_pool *p, const struct vg_bp *bp, const struct vg_dva *dva, const void *data,
+		      size_t len)
+{
+	struct vg_geom g;
+	vg_geom_of(&p->layout, bp->psize, dva, &g);
+	bool mirror = p->layout.kind == VG_LAYOUT_MIRROR;
+	bool failed[VG_RS_MAX_COLS] = {false}, away[VG_RS_MAX_COLS];
+	size_t sl = g.colsize < WRITE_SLICE ? g.colsize : WRITE_SLICE;
+	uint8_t *scratch = buf_get(p, (size_t)(1 + g.nparity) * sl);
+	if (!scratch)
+		return VG_ERR(VG_ENOMEM, "out of memory writing a %zu-byte block", len);
+	for (int c = 0; c < g.ncols; c++)
+		failed[c] = away[c] = !vg_dev_usable(p, g.dev[c]);
+	/* whole data columns first */
+	for (int c = 0; c < g.ndata; c++) {
+		size_t start = (size_t)c * g.colsize;
+		if (start + g.colsize <= len && !failed[c])
+			failed[c] = write_col(p, g.dev[c], dva, (const uint8_t *)data + start, g.colsize, 0) < 0;
+	}
+	for (size_t at = 0; at < g.colsize; at += sl) {
+		size_t n = g.colsize - at < sl ? g.colsize - at : sl;
+		uint8_t *cols[VG_RS_MAX_COLS];
+		int padded = -1;
+		for (int c = 0; c < g.ndata; c++) {
+			size_t start = (size_t)c * g.colsize + at;
+			if ((size_t)c * g.colsize + g.colsize <= len) {
+				cols[c] = (uint8_t *)data + start;
+				continue;
+			}
+			/* the last data column: the block's tail, then zeros */
+			size_t have = start < len ? len - start : 0;
+			if (have > n)
+				have = n;
+			memcpy(scratch, (const uint8_t *)data + start, have);
+			memset(scratch + have, 0, n - have);
+			cols[c] = scratch;
+			padded = c;
+		}
+		for (int c = g.ndata; c < g.ncols; c++)
+			cols[c] = mirror ? cols[0] : scratch + (size_t)(1 + c - g.ndata) * sl;
+		if (!mirror)
+			vg_rs_encode(g.ndata, g.nparity, n, cols);
+		for (int c = 0; c < g.ncols; c++)
+			if ((c == padded || c >= g.ndata) && !failed[c])
+				failed[c] = write_col(p, g.dev[c], dva, cols[c], n, at) < 0;
+	}
+	buf_put(p, scratch);
+	int lost = 0;
+	for (int c = 0; c < g.ncols; c++) {
+		if (failed[c] && !away[c])
+			vg_dev_count(p, g.dev[c], 'w');
+		lost += failed[c];
+	}
+	if (lost > g.nparity) {
+		char b[96];
+		return VG_ERR(VG_EIO, "cannot write %s: %d of %d columns failed", vg_bp_str(bp, b), lost, g.ncols);
+	}
+	return 0;
+}
+
 int vg_pool_write(struct vg_pool *p, uint16_t type, const void *data, size_t len, int copies,
 		  struct vg_bp *bp)
 {
@@ -453,45 +524,8 @@ int vg_pool_write(struct vg_pool *p, uint16_t type, const void *data, size_t len
 	pthread_mutex_unlock(&p->lock);
 
 	int err = 0;
-	uint8_t *scratch = NULL;
-	for (int i = 0; i < copies && !err; i++) {
-		struct vg_geom g;
-		vg_geom_of(&p->layout, bp->psize, &bp->dva[i], &g);
-		bool mirror = p->layout.kind == VG_LAYOUT_MIRROR;
-		/* Full data columns are written straight from the caller's
-		 * buffer; the last (padded) one and parity use scratch. */
-		if (!scratch && !(scratch = buf_get(p, (size_t)(1 + g.nparity) * g.colsize))) {
-			err = VG_ERR(VG_ENOMEM, "out of memory writing a %zu-byte block", len);
-			break;
-		}
-		uint8_t *cols[VG_RS_MAX_COLS];
-		for (int c = 0; c < g.ndata; c++) {
-			size_t start = (size_t)c * g.colsize;
-			if (start + g.colsize <= len) {
-				cols[c] = (uint8_t *)data + start;
-			} else {
-				memset(scratch, 0, g.colsize);
-				memcpy(scratch, (const uint8_t *)data + start, len - start);
-				cols[c] = scratch;
-			}
-		}
-		for (int c = g.ndata; c < g.ncols; c++)
-			cols[c] = mirror ? cols[0] : scratch + (size_t)(1 + c - g.ndata) * g.colsize;
-		if (!mirror)
-			vg_rs_encode(g.ndata, g.nparity, g.colsize, cols);
-		int lost = 0;
-		for (int c = 0; c < g.ncols; c++) {
-			int d = g.dev[c];
-			if (!vg_dev_usable(p, d) || write_col(p, d, &bp->dva[i], cols[c], g.colsize))
-				lost++;
-		}
-		if (lost > g.nparity) {
-			char b[96];
-			err = VG_ERR(VG_EIO, "cannot write %s: %d of %d columns failed", vg_bp_str(bp, b), lost,
-				     g.ncols);
-		}
-	}
-	buf_put(p, scratch);
+	for (int i = 0; i < copies && !err; i++)
+		err = write_copy(p, bp, &bp->dva[i], data, len);
 	return err;
 }
 

@@ -88,8 +88,13 @@ static int write_pack(struct vg_repo *r, struct packer *p)
 	}
 	pthread_mutex_unlock(&r->lock);
 out:
+	/* the block's memory goes back to the builder: one buffer per packer */
+	if (p->blk.p && !b->data.p) {
+		b->data = p->blk;
+		memset(&p->blk, 0, sizeof p->blk);
+		vg_buf_init(&p->blk, VG_OBJ_MAX);
+	}
 	vg_pack_reset(b);
-	vg_buf_reset(&p->blk);
 	return err;
 }
 
@@ -166,7 +171,7 @@ void vg_repo_buf_put(struct vg_repo *r, uint8_t *b)
 static int bufs_init(struct vg_repo *r, int nworkers)
 {
 	r->bufcap = (size_t)r->chunker.p.max + VG_REPO_BUF_SLACK;
-	r->maxbufs = (size_t)nworkers * 3 + 3; /* queue (2 per worker) + one each + the reader's */
+	r->maxbufs = (size_t)nworkers * 2 + 3; /* queue (1 per worker) + one each + the reader's 2 + a batch */
 	r->freebufs = calloc(r->maxbufs, sizeof *r->freebufs);
 	if (!r->freebufs)
 		return VG_ERR(VG_ENOMEM, "out of memory for read buffers");
@@ -295,7 +300,7 @@ int vg_repo_workers_start(struct vg_repo *r, int n)
 	int err = bufs_init(r, n);
 	if (err || n == 0)
 		return err;
-	r->qcap = (size_t)n * 2;
+	r->qcap = (size_t)n;
 	if (!(r->q = calloc(r->qcap, sizeof *r->q)))
 		return VG_ERR(VG_ENOMEM, "out of memory starting workers");
 	for (int i = 0; i < n; i++) {
