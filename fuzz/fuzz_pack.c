@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vg_pack_entry *e;
 	uint32_t n;
-	if (vg_pack_decode(data, size, &e, &n) == 0) {
+	if (vg_pack_decode(data, size, NULL, &e, &n) == 0) {
 		for (uint32_t i = 0; i < n; i++)
 			if ((uint64_t)e[i].off + e[i].slen > size)
 				abort();

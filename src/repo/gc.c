@@ -87,6 +87,7 @@ struct gc {
 	struct vg_gc_result *res;
 	struct builder data, meta;
 	struct vg_buf out;
+	struct vg_sealer seal; /* pack tables (enc none until the key is known) */
 };
 
 static uint64_t bp_key(const struct vg_bp *bp) { return ((uint64_t)bp->dva[0].seg << 32 | bp->dva[0].off) + 1; }
@@ -323,7 +324,7 @@ static int flush_builder(struct gc *g, struct builder *b)
 	int err;
 	if (!b->b.n)
 		return 0;
-	if ((err = vg_pack_finish(&b->b, &g->out)) || (err = vg_pool_write(g->pool, b->type, g->out.p, g->out.len,
+	if ((err = vg_pack_finish(&b->b, &g->seal, &g->out)) || (err = vg_pool_write(g->pool, b->type, g->out.p, g->out.len,
 									b->copies, &bp)) ||
 	    (err = vg_index_add_pack(&g->x, &bp, &no)))
 		return err;
@@ -373,7 +374,7 @@ static int move_pack(struct gc *g, uint32_t no, uint8_t **buf)
 	}
 	struct vg_pack_entry *tab = NULL;
 	uint32_t nt = 0, t = 0;
-	int err = vg_pack_decode(nb, bp->psize, &tab, &nt);
+	int err = vg_pack_decode(nb, bp->psize, &g->seal, &tab, &nt);
 	size_t moved = 0;
 	/* Entries and the pack's table are both in offset order: every live
 	 * entry must match the pack's own record of that object. */
@@ -591,6 +592,8 @@ int vg_repo_gc(struct vg_pool *pool, const struct vg_gc_opts *o, struct vg_gc_re
 		memcpy(g.master, vg_repo_master(g.r), sizeof g.master);
 		g.key = g.master;
 	}
+	if ((err = vg_sealer_init(&g.seal, 0, g.root.cfg.enc, g.key)) < 0)
+		goto out;
 	vg_repo_close(g.r);
 	g.r = NULL;
 	if (o && o->dry_run)
@@ -604,6 +607,7 @@ int vg_repo_gc(struct vg_pool *pool, const struct vg_gc_opts *o, struct vg_gc_re
 		goto out;
 	err = reclaim(&g);
 out:
+	vg_sealer_release(&g.seal);
 	sodium_memzero(g.master, sizeof g.master);
 	vg_repo_close(g.r);
 	vg_root_release(&g.root);

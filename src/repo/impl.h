@@ -29,6 +29,7 @@
 struct packer {
 	struct vg_pack_builder b;
 	struct vg_buf blk; /* the finished block (swapped with b's buffer) */
+	struct vg_sealer *s; /* the owner's: seals the pack table */
 	uint16_t btype;
 	int copies;
 	size_t target;
@@ -105,7 +106,7 @@ struct vg_repo {
 /* repo_write.c */
 int vg_repo_workers_start(struct vg_repo *r, int n);
 void vg_repo_workers_stop(struct vg_repo *r);
-void vg_repo_packer_init(struct packer *p, uint16_t btype, int copies, size_t target);
+void vg_repo_packer_init(struct packer *p, uint16_t btype, int copies, size_t target, struct vg_sealer *s);
 void vg_repo_packer_release(struct packer *p);
 /* Seal one object into p (the calling thread's own packer), writing the
  * pack first when it might not fit; takes r->lock for the counters. */

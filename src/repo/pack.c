@@ -3,6 +3,7 @@
  */
 #include "repo/pack.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,35 +83,49 @@ int vg_pack_add(struct vg_pack_builder *b, const struct vg_id *id, uint8_t otype
 	return err ? err : vg_pack_note(b, id, otype, comp, enc, at, rlen);
 }
 
-int vg_pack_finish(struct vg_pack_builder *b, struct vg_buf *out)
+static void put_entry(uint8_t *q, const struct vg_pack_entry *e)
+{
+	memcpy(q, e->id.b, VG_ID_LEN);
+	q[32] = e->otype;
+	q[33] = e->comp;
+	q[34] = e->enc;
+	q[35] = e->flags;
+	vg_put32(q + 36, e->off);
+	vg_put32(q + 40, e->slen);
+	vg_put32(q + 44, e->rlen);
+}
+
+int vg_pack_finish(struct vg_pack_builder *b, struct vg_sealer *s, struct vg_buf *out)
 {
 	struct vg_buf *d = vg_pack_open(b);
 	if (!d)
 		return VG_ERR(VG_ENOMEM, "out of memory building a pack");
 	size_t tab = d->len, tlen = (size_t)b->n * VG_PACK_ENTRY;
-	int err = vg_buf_reserve(d, tlen);
-	if (err)
+	bool sealed = s && s->enc == VG_ENC_REPOKEY;
+	uint8_t *plain = sealed ? malloc(tlen ? tlen : 1) : NULL;
+	int err = sealed && !plain ? VG_ERR(VG_ENOMEM, "out of memory building a pack") : 0;
+	if (!err && !sealed && !(err = vg_buf_reserve(d, tlen)))
+		plain = d->p + tab;
+	for (uint32_t i = 0; i < b->n && !err; i++)
+		put_entry(plain + (size_t)i * VG_PACK_ENTRY, &b->e[i]);
+	uint8_t comp;
+	if (!err && sealed)
+		err = vg_seal(s, plain, tlen, false, d, &comp); /* appended after the objects */
+	if (sealed)
+		free(plain);
+	if (err) {
+		d->len = tab;
 		return err;
+	}
+	if (!sealed)
+		d->len = tab + tlen;
 	uint8_t *p = d->p;
 	memcpy(p, PACK_MAGIC, 4);
 	p[4] = PACK_VERSION;
-	p[5] = VG_ENC_NONE; /* the table itself is plaintext in this version */
+	p[5] = sealed ? VG_ENC_REPOKEY : VG_ENC_NONE;
 	vg_put16(p + 6, 0);
 	vg_put32(p + 8, b->n);
 	vg_put32(p + 12, (uint32_t)tab);
-	for (uint32_t i = 0; i < b->n; i++) {
-		const struct vg_pack_entry *e = &b->e[i];
-		uint8_t *q = p + tab + (size_t)i * VG_PACK_ENTRY;
-		memcpy(q, e->id.b, VG_ID_LEN);
-		q[32] = e->otype;
-		q[33] = e->comp;
-		q[34] = e->enc;
-		q[35] = e->flags;
-		vg_put32(q + 36, e->off);
-		vg_put32(q + 40, e->slen);
-		vg_put32(q + 44, e->rlen);
-	}
-	d->len = tab + tlen;
 	/* the block changes hands instead of being copied */
 	struct vg_buf t = *out;
 	*out = *d;
@@ -119,7 +134,7 @@ int vg_pack_finish(struct vg_pack_builder *b, struct vg_buf *out)
 	return 0;
 }
 
-int vg_pack_decode(const uint8_t *p, size_t len, struct vg_pack_entry **out, uint32_t *n)
+int vg_pack_decode(const uint8_t *p, size_t len, struct vg_sealer *s, struct vg_pack_entry **out, uint32_t *n)
 {
 	struct vg_rd r;
 	*out = NULL;
@@ -134,18 +149,33 @@ int vg_pack_decode(const uint8_t *p, size_t len, struct vg_pack_entry **out, uin
 	if (ver != PACK_VERSION)
 		return VG_ERR(VG_EVERSION, "pack format version %u is not supported (this vigil reads %u)", ver,
 			      PACK_VERSION);
-	if (tenc != VG_ENC_NONE || zero != 0)
+	if ((tenc != VG_ENC_NONE && tenc != VG_ENC_REPOKEY) || zero != 0)
 		return VG_ERR(VG_EVERSION, "pack uses table encryption %u / flags %u, unknown here", tenc, zero);
-	if (count > VG_PACK_MAX_OBJECTS || tab < VG_PACK_HDR || tab > len ||
-	    (uint64_t)count * VG_PACK_ENTRY != len - tab)
+	uint64_t tlen = (uint64_t)count * VG_PACK_ENTRY, stored = tlen + (tenc ? VG_SEAL_OVERHEAD : 0);
+	if (count > VG_PACK_MAX_OBJECTS || tab < VG_PACK_HDR || tab > len || stored != len - tab)
 		return VG_ERR(VG_ECORRUPT, "pack table is inconsistent (%u objects at offset %u of %zu bytes)",
 			      count, tab, len);
+	struct vg_buf plain;
+	vg_buf_init(&plain, VG_PACK_MAX_OBJECTS * VG_PACK_ENTRY);
+	const uint8_t *t = p + tab;
+	if (tenc) {
+		int err = s ? vg_unseal(s, VG_COMP_NONE, tenc, p + tab, stored, tlen, &plain, "pack table")
+			    : VG_ERR(VG_EKEY, "the pack table is encrypted and no key was given");
+		if (err) {
+			vg_buf_release(&plain);
+			return err;
+		}
+		t = plain.p;
+	}
 	struct vg_pack_entry *e = calloc(count ? count : 1, sizeof *e);
-	if (!e)
+	if (!e) {
+		vg_buf_release(&plain);
 		return VG_ERR(VG_ENOMEM, "out of memory reading a pack table");
-	vg_rd_init(&r, p + tab, len - tab);
+	}
+	vg_rd_init(&r, t, tlen);
 	uint64_t next = VG_PACK_HDR;
-	for (uint32_t i = 0; i < count; i++) {
+	int err = 0;
+	for (uint32_t i = 0; i < count && !err; i++) {
 		vg_rd_copy(&r, e[i].id.b, VG_ID_LEN);
 		e[i].otype = vg_rd8(&r);
 		e[i].comp = vg_rd8(&r);
@@ -155,11 +185,14 @@ int vg_pack_decode(const uint8_t *p, size_t len, struct vg_pack_entry **out, uin
 		e[i].slen = vg_rd32(&r);
 		e[i].rlen = vg_rd32(&r);
 		if (r.bad || e[i].otype == 0 || e[i].otype > VG_OT_MAX_ || e[i].flags ||
-		    e[i].off < next || (uint64_t)e[i].off + e[i].slen > tab || e[i].rlen > VG_OBJ_MAX) {
-			free(e);
-			return VG_ERR(VG_ECORRUPT, "pack table entry %u is invalid", i);
-		}
+		    e[i].off < next || (uint64_t)e[i].off + e[i].slen > tab || e[i].rlen > VG_OBJ_MAX)
+			err = VG_ERR(VG_ECORRUPT, "pack table entry %u is invalid", i);
 		next = (uint64_t)e[i].off + e[i].slen;
+	}
+	vg_buf_release(&plain);
+	if (err) {
+		free(e);
+		return err;
 	}
 	*out = e;
 	*n = count;

@@ -8,7 +8,8 @@
  *   "VGPK" | version u8 | table enc u8 | 0 u16 | count u32 | table_off u32
  *   object bytes
  *   table: count x 48-byte entries (sorted by offset, non-overlapping),
- *          ending the block
+ *          sealed like an object when the vault is encrypted (table enc
+ *          1: nonce | ciphertext | tag), ending the block
  *
  * The table comes last so that a pack is built in place: objects are
  * sealed straight into the builder's buffer (vg_pack_open/vg_pack_note),
@@ -24,6 +25,7 @@
 
 #include "base/buf.h"
 #include "repo/id.h"
+#include "repo/obj.h"
 
 #define VG_PACK_HDR 16
 #define VG_PACK_ENTRY 48
@@ -59,10 +61,13 @@ int vg_pack_note(struct vg_pack_builder *b, const struct vg_id *id, uint8_t otyp
 int vg_pack_add(struct vg_pack_builder *b, const struct vg_id *id, uint8_t otype, uint8_t comp,
 		uint8_t enc, const void *stored, size_t slen, size_t rlen);
 /* Finish the block and move it into out (out's old buffer becomes the
- * builder's); b->e still lists the objects until vg_pack_reset(). */
-int vg_pack_finish(struct vg_pack_builder *b, struct vg_buf *out);
+ * builder's); b->e still lists the objects until vg_pack_reset().  The
+ * table is sealed with s when s encrypts (s may be NULL: in clear). */
+int vg_pack_finish(struct vg_pack_builder *b, struct vg_sealer *s, struct vg_buf *out);
 
-/* Validate a pack block and return its table (malloc'd, caller frees). */
-int vg_pack_decode(const uint8_t *p, size_t len, struct vg_pack_entry **out, uint32_t *n);
+/* Validate a pack block and return its table (malloc'd, caller frees).
+ * An encrypted table needs s (with the key): VG_EKEY without one,
+ * VG_ECORRUPT when it fails authentication. */
+int vg_pack_decode(const uint8_t *p, size_t len, struct vg_sealer *s, struct vg_pack_entry **out, uint32_t *n);
 
 #endif

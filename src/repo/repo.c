@@ -42,8 +42,8 @@ static struct vg_repo *repo_alloc(struct vg_pool *pool)
 	pthread_cond_init(&r->qidle, NULL);
 	pthread_cond_init(&r->qids, NULL);
 	vg_index_init(&r->idx);
-	vg_repo_packer_init(&r->data, VG_BT_DATA_PACK, 1, VG_DATA_PACK_TARGET);
-	vg_repo_packer_init(&r->meta, VG_BT_META_PACK, VG_META_COPIES, VG_META_PACK_TARGET);
+	vg_repo_packer_init(&r->data, VG_BT_DATA_PACK, 1, VG_DATA_PACK_TARGET, &r->wsealer);
+	vg_repo_packer_init(&r->meta, VG_BT_META_PACK, VG_META_COPIES, VG_META_PACK_TARGET, &r->wsealer);
 	return r;
 }
 

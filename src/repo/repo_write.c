@@ -39,8 +39,9 @@ static int fail_sticky(struct vg_repo *r, int err)
 	return err;
 }
 
-void vg_repo_packer_init(struct packer *p, uint16_t btype, int copies, size_t target)
+void vg_repo_packer_init(struct packer *p, uint16_t btype, int copies, size_t target, struct vg_sealer *s)
 {
+	p->s = s;
 	vg_pack_init(&p->b);
 	vg_buf_init(&p->blk, VG_OBJ_MAX);
 	p->btype = btype;
@@ -65,7 +66,7 @@ static int write_pack(struct vg_repo *r, struct packer *p)
 	int err = 0;
 	if (b->n == 0)
 		return 0;
-	if ((err = vg_pack_finish(b, &p->blk)) < 0 ||
+	if ((err = vg_pack_finish(b, p->s, &p->blk)) < 0 ||
 	    (err = vg_pool_write(r->pool, p->btype, p->blk.p, p->blk.len, p->copies, &bp)) < 0)
 		goto out;
 	pthread_mutex_lock(&r->lock);
@@ -309,7 +310,7 @@ int vg_repo_workers_start(struct vg_repo *r, int n)
 			: VG_ERR(VG_ENOMEM, "out of memory starting workers");
 		if (!err) {
 			w->r = r;
-			vg_repo_packer_init(&w->pk, VG_BT_DATA_PACK, 1, VG_DATA_PACK_TARGET);
+			vg_repo_packer_init(&w->pk, VG_BT_DATA_PACK, 1, VG_DATA_PACK_TARGET, &w->s);
 			if (pthread_create(&r->th[i], NULL, worker, w) != 0)
 				err = VG_ERR(VG_ENOMEM, "cannot start a worker thread");
 		}

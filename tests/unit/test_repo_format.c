@@ -269,14 +269,14 @@ TEST(pack_round_trip_and_rejections)
 	struct vg_id a = idn(1), c = idn(2);
 	T_OK(vg_pack_add(&pb, &a, VG_OT_CHUNK, VG_COMP_NONE, VG_ENC_NONE, "hello", 5, 5));
 	T_OK(vg_pack_add(&pb, &c, VG_OT_TREE, VG_COMP_ZSTD, VG_ENC_NONE, "xyz", 3, 40));
-	T_OK(vg_pack_finish(&pb, &out));
-	T_OK(vg_pack_decode(out.p, out.len, &e, &n));
+	T_OK(vg_pack_finish(&pb, NULL, &out));
+	T_OK(vg_pack_decode(out.p, out.len, NULL, &e, &n));
 	T_EQ(n, 2);
 	T_CHECK(vg_id_eq(&e[1].id, &c) && e[1].otype == VG_OT_TREE && e[1].rlen == 40 && e[1].slen == 3);
 	T_CHECK(!memcmp(out.p + e[0].off, "hello", 5) && !memcmp(out.p + e[1].off, "xyz", 3));
 	free(e);
 	for (size_t cut = 0; cut < out.len; cut++) {
-		T_CHECKF(vg_pack_decode(out.p, cut, &e, &n) < 0, "a pack cut at %zu bytes decoded", cut);
+		T_CHECKF(vg_pack_decode(out.p, cut, NULL, &e, &n) < 0, "a pack cut at %zu bytes decoded", cut);
 		free(e);
 	}
 	/* the table ends the block; the second object claims to overlap the
@@ -285,13 +285,48 @@ TEST(pack_round_trip_and_rejections)
 	T_EQ(tab + 2 * VG_PACK_ENTRY, out.len);
 	uint32_t off0 = vg_get32(out.p + tab + 36);
 	vg_put32(out.p + tab + VG_PACK_ENTRY + 36, off0 + 2);
-	T_EQ(vg_pack_decode(out.p, out.len, &e, &n), VG_ECORRUPT);
+	T_EQ(vg_pack_decode(out.p, out.len, NULL, &e, &n), VG_ECORRUPT);
 	vg_put32(out.p + tab + VG_PACK_ENTRY + 36, tab - 2);
-	T_EQ(vg_pack_decode(out.p, out.len, &e, &n), VG_ECORRUPT);
+	T_EQ(vg_pack_decode(out.p, out.len, NULL, &e, &n), VG_ECORRUPT);
 	out.p[4] = 1; /* the first format, table first: no longer read */
-	T_EQ(vg_pack_decode(out.p, out.len, &e, &n), VG_EVERSION);
+	T_EQ(vg_pack_decode(out.p, out.len, NULL, &e, &n), VG_EVERSION);
 	vg_pack_release(&pb);
 	vg_buf_release(&out);
+}
+
+/* In an encrypted vault the pack table (ids, types, sizes) is sealed too:
+ * it reads back with the key, not without it or with another. */
+TEST(encrypted_pack_table)
+{
+	static uint8_t key[VG_DATA_KEY_LEN] = {3, 1, 4}, other[VG_DATA_KEY_LEN] = {2, 7};
+	struct vg_sealer s, t;
+	struct vg_pack_builder pb;
+	struct vg_buf out = {0};
+	struct vg_pack_entry *e = NULL;
+	uint32_t n;
+	T_OK(vg_sealer_init(&s, 1, VG_ENC_REPOKEY, key));
+	T_OK(vg_sealer_init(&t, 1, VG_ENC_REPOKEY, other));
+	vg_pack_init(&pb);
+	struct vg_id a = idn(0x51), c = idn(0x52);
+	T_OK(vg_pack_add(&pb, &a, VG_OT_CHUNK, VG_COMP_NONE, VG_ENC_REPOKEY, "hello", 5, 5));
+	T_OK(vg_pack_add(&pb, &c, VG_OT_TREE, VG_COMP_ZSTD, VG_ENC_REPOKEY, "xyz", 3, 40));
+	T_OK(vg_pack_finish(&pb, &s, &out));
+	T_EQ(out.p[5], VG_ENC_REPOKEY);
+	T_CHECK(!memmem(out.p, out.len, a.b, VG_ID_LEN) && !memmem(out.p, out.len, c.b, VG_ID_LEN));
+	T_OK(vg_pack_decode(out.p, out.len, &s, &e, &n));
+	T_EQ(n, 2);
+	T_CHECK(vg_id_eq(&e[0].id, &a) && vg_id_eq(&e[1].id, &c) && e[1].rlen == 40);
+	free(e);
+	T_EQ(vg_pack_decode(out.p, out.len, NULL, &e, &n), VG_EKEY);
+	T_EQ(vg_pack_decode(out.p, out.len, &t, &e, &n), VG_ECORRUPT);
+	out.p[out.len - 20] ^= 1;
+	T_EQ(vg_pack_decode(out.p, out.len, &s, &e, &n), VG_ECORRUPT);
+	for (size_t cut = 0; cut < out.len; cut++)
+		T_CHECKF(vg_pack_decode(out.p, cut, &s, &e, &n) < 0, "a pack cut at %zu bytes decoded", cut);
+	vg_pack_release(&pb);
+	vg_buf_release(&out);
+	vg_sealer_release(&s);
+	vg_sealer_release(&t);
 }
 
 TEST(index_block_and_run_round_trip)
