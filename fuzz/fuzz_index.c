@@ -30,8 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (vg_index_block_packs(data, size, &packs, &np) == 0)
 		free(packs);
-	/* a filter block, as part 0 of a filter of 1..16 lines */
-	if (size && vg_filter_init(&f, 1 + data[0] % 16) == 0) {
+	/* a filter block, as part 0 of a filter of the size it claims (1..16 lines) */
+	uint32_t lines = size >= VG_FILTER_HDR ? (uint32_t)data[16] % 16 + 1 : 1;
+	if (vg_filter_init(&f, lines) == 0) {
 		vg_filter_part_decode(&f, 0, data, size);
 		vg_filter_release(&f);
 	}

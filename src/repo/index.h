@@ -26,7 +26,7 @@
 
 #define VG_INDEX_PENDING UINT32_MAX /* pack not written yet */
 #define VG_INDEX_BLOCK_MAX 8192u    /* entries a reader accepts in one block */
-#define VG_INDEX_BLOCK_DEFAULT 1024u /* entries a writer puts in one block (docs/INDEX.md) */
+#define VG_INDEX_BLOCK_DEFAULT 256u /* entries a writer puts in one block (docs/INDEX.md) */
 #define VG_INDEX_ENTRY 52
 #define VG_INDEX_RUN_MAX_BLOCKS (1u << 20)
 #define VG_INDEX_BLOCK_HDR 20

@@ -4,7 +4,7 @@
  *
  * Theory (docs/INDEX.md has the figures):
  *  1. What stays in memory per run is small: its header (fence keys, 148
- *     bytes per index block of ~1,000 entries) and its membership filter
+ *     bytes per index block of 256 entries) and its membership filter
  *     (10 bits per entry).  Nothing else grows with the vault's object
  *     count; decoded index blocks live in a cache of a few MiB.
  *  2. A lookup tries runs newest first: filter, then a binary search of the

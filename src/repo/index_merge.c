@@ -53,7 +53,7 @@ static int add_src(struct vg_imerge *m, struct msrc **out)
 
 int vg_imerge_add_run(struct vg_imerge *m, const struct vg_index_run *h)
 {
-	struct msrc *s;
+	struct msrc *s = NULL;
 	int err = add_src(m, &s);
 	if (!err)
 		s->h = h;
@@ -62,7 +62,7 @@ int vg_imerge_add_run(struct vg_imerge *m, const struct vg_index_run *h)
 
 int vg_imerge_add_array(struct vg_imerge *m, const struct vg_index_entry *e, size_t n, const struct vg_bp *packs)
 {
-	struct msrc *s;
+	struct msrc *s = NULL;
 	int err = add_src(m, &s);
 	if (!err) {
 		s->ae = e;
