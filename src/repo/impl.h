@@ -1,7 +1,7 @@
 /*
  * impl.h - the repository handle's insides, shared by repo*.c only.
  *
- * Locking: r->lock guards the session's index table and the counters;
+ * Locking: r->lock guards the table of new objects and the counters;
  * r->qlock the worker queue; r->block the free chunk buffers; r->rlock the
  * read cache and the read-side sealer.  Each is held briefly and never
  * while writing to the pool; qlock and block are never held while taking
@@ -120,7 +120,7 @@ int vg_repo_flush_packs(struct vg_repo *r);
 
 /* repo_read.c */
 void vg_repo_cache_release(struct vg_repo *r);
-/* Where id lives: this session's table first, then the vault's runs.  0
+/* Where id lives: the handle's table of new objects first, then the vault's runs.  0
  * (*e, and *bp unless e->pack is VG_INDEX_PENDING), VG_ENOENT (no message
  * set) or an error.  Holds r->lock only while reading the table. */
 int vg_repo_index_lookup(struct vg_repo *r, const struct vg_id *id, struct vg_index_entry *e, struct vg_bp *bp);

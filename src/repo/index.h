@@ -2,7 +2,7 @@
  * index.h - where each object lives: id -> (pack, offset, sizes, type).
  *
  * Two parts (index_disk.h ties them together for the repository):
- *  - in memory, this session's new objects: an open-addressing hash table
+ *  - in memory, the handle's new objects: an open-addressing hash table
  *    keyed by the (uniformly random) id bytes, plus the list of the pack
  *    block pointers its entries refer to (struct vg_index);
  *  - in the vault, sorted immutable *runs*: a run header listing its index

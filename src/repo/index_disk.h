@@ -16,7 +16,7 @@
  *     object's location).  A run whose filter could not be read is searched
  *     by its fences for every lookup: slower, never wrong.
  *  3. Runs are immutable.  A commit merges the newest runs together with
- *     the session's new entries into one new run (streaming, one decoded
+ *     the new entries into one new run (streaming, one decoded
  *     block per input), the root lists it instead of its inputs, and the
  *     pool commits that root atomically; only then does the in-memory run
  *     set change.  Before the commit the old runs are whole in the vault,

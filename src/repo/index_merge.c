@@ -1,6 +1,6 @@
 /*
  * index_merge.c - streaming over index runs: a k-way merge of runs (and of
- * a sorted array, the session's new entries) in id order, and the writer
+ * a sorted array, the new entries) in id order, and the writer
  * of a new run (see index_disk.h).
  *
  * Memory is bounded whatever the runs' sizes: a run source holds one

@@ -270,8 +270,8 @@ static int by_id(const void *a, const void *b)
 	return vg_id_cmp(&x->id, &y->id);
 }
 
-/* Copy the session's entries, sorted, and its pack list (r->lock held). */
-static int session_entries(struct vg_repo *r, struct vg_index_entry **e, size_t *n, struct vg_bp **packs)
+/* Copy the new entries, sorted, and its pack list (r->lock held). */
+static int new_entries(struct vg_repo *r, struct vg_index_entry **e, size_t *n, struct vg_bp **packs)
 {
 	*n = 0;
 	*e = malloc((r->idx.n ? r->idx.n : 1) * sizeof **e);
@@ -292,7 +292,7 @@ static int session_entries(struct vg_repo *r, struct vg_index_entry **e, size_t 
 	return 0;
 }
 
-/* The session's entries merged with the k newest runs into one new run
+/* The new entries merged with the k newest runs into one new run
  * (written, not yet referenced by any root). */
 static int write_index(struct vg_repo *r, struct vg_drun *merged, size_t *k)
 {
@@ -303,7 +303,7 @@ static int write_index(struct vg_repo *r, struct vg_drun *merged, size_t *k)
 	size_t n = 0;
 	memset(&w, 0, sizeof w);
 	pthread_mutex_lock(&r->lock);
-	int err = session_entries(r, &e, &n, &packs);
+	int err = new_entries(r, &e, &n, &packs);
 	pthread_mutex_unlock(&r->lock);
 	*k = vg_dindex_merge_count(r->root.runs, r->root.nruns, n);
 	uint64_t max = n;

@@ -84,7 +84,7 @@ static int lookup(struct vg_repo *r, const struct vg_id *id, struct vg_index_ent
 		int err = vg_repo_index_lookup(r, id, e, bp);
 		if (err || e->pack != VG_INDEX_PENDING)
 			return err;
-		if ((err = vg_repo_flush(r)) < 0) /* read-your-writes within one session */
+		if ((err = vg_repo_flush(r)) < 0) /* read-your-writes within one handle */
 			return err;
 	}
 	return VG_ERR(VG_EINVAL, "object is still pending after a flush");

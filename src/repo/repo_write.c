@@ -448,7 +448,7 @@ static int check_put(struct vg_repo *r)
 			 : 0;
 }
 
-/* Enter id as pending (*added), or find it known (in this session's table
+/* Enter id as pending (*added), or find it known (in the handle's table of new objects
  * or the vault's index).  A failure here leaves the handle unusable:
  * callers make it sticky (a worker through werr). */
 static int claim(struct vg_repo *r, int otype, const struct vg_id *id, size_t len, bool *added)

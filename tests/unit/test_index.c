@@ -374,7 +374,7 @@ TEST(commits_merge_runs_and_keep_every_entry)
 	free(ids);
 }
 
-TEST(the_session_table_shadows_the_runs)
+TEST(the_table_of_new_objects_shadows_the_runs)
 {
 	const char *dev = tv_create("v", "single", 1);
 	struct vg_pool *p;
