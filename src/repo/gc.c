@@ -33,6 +33,7 @@
 
 #include "base/err.h"
 #include "repo/index.h"
+#include "repo/index_disk.h"
 #include "repo/obj.h"
 #include "repo/pack.h"
 #include "repo/reach.h"
@@ -41,7 +42,6 @@
 
 #define DATA_TARGET (4u << 20) /* as the repository cuts its packs */
 #define META_TARGET (2u << 20)
-#define INDEX_COPIES 2
 
 struct ent {
 	struct vg_index_entry e; /* e.pack: number in g->x.packs */
@@ -440,40 +440,31 @@ static int move(struct gc *g)
 
 /* ---- 4. commit ---- */
 
+/* One new run of the live entries, streamed through the run writer. */
 static int write_index(struct gc *g, struct vg_runref *run, bool *any)
 {
 	struct vg_sealer s;
-	struct vg_buf blk;
-	size_t n = 0;
-	struct vg_index_entry *e = malloc((g->n ? g->n : 1) * sizeof *e);
+	struct vg_run_writer w;
+	struct vg_drun out;
+	size_t live = 0;
+	memset(&w, 0, sizeof w);
+	memset(&out, 0, sizeof out);
 	int err = vg_sealer_init(&s, 0, g->root.cfg.enc, g->key);
-	vg_buf_init(&blk, VG_POOL_MAX_BLOCK);
-	if (!e && !err)
-		err = VG_ERR(VG_ENOMEM, "out of memory");
+	if (err)
+		return err;
 	qsort(g->e, g->n, sizeof *g->e, by_id);
-	for (size_t i = 0; i < g->n && !err; i++)
-		if (g->e[i].live)
-			e[n++] = g->e[i].e;
-	*any = n > 0;
-	size_t nb = (n + VG_INDEX_BLOCK_MAX - 1) / VG_INDEX_BLOCK_MAX;
-	struct vg_index_fence *f = calloc(nb ? nb : 1, sizeof *f);
-	if (!f && !err)
-		err = VG_ERR(VG_ENOMEM, "out of memory");
-	for (size_t b = 0; b < nb && !err; b++) {
-		size_t lo = b * VG_INDEX_BLOCK_MAX, cnt = n - lo < VG_INDEX_BLOCK_MAX ? n - lo : VG_INDEX_BLOCK_MAX;
-		if ((err = vg_index_block_encode(&s, &g->x, e + lo, cnt, &blk)) ||
-		    (err = vg_pool_write(g->pool, VG_BT_INDEX_BLOCK, blk.p, blk.len, INDEX_COPIES, &f[b].bp)))
-			break;
-		f[b].first = e[lo].id;
-		f[b].last = e[lo + cnt - 1].id;
-		f[b].count = (uint32_t)cnt;
-	}
-	if (!err && n && !(err = vg_index_run_encode(f, (uint32_t)nb, &blk)))
-		err = vg_pool_write(g->pool, VG_BT_INDEX_RUN, blk.p, blk.len, INDEX_COPIES, &run->bp);
-	run->count = n;
-	free(f);
-	free(e);
-	vg_buf_release(&blk);
+	for (size_t i = 0; i < g->n; i++)
+		live += g->e[i].live;
+	if (!(err = vg_run_writer_init(&w, g->pool, &s, live, 0)))
+		for (size_t i = 0; i < g->n && !err; i++)
+			if (g->e[i].live)
+				err = vg_run_writer_add(&w, &g->e[i].e, &g->x.packs[g->e[i].e.pack]);
+	if (!err)
+		err = vg_run_writer_finish(&w, &out);
+	*run = out.ref;
+	*any = out.ref.count > 0;
+	vg_drun_release(&out);
+	vg_run_writer_release(&w);
 	vg_sealer_release(&s);
 	return err;
 }

@@ -1,12 +1,14 @@
 /*
  * impl.h - the repository handle's insides, shared by repo*.c only.
  *
- * Locking: r->lock guards the index, the fresh-id list and the counters;
+ * Locking: r->lock guards the table of new objects and the counters;
  * r->qlock the worker queue; r->block the free chunk buffers; r->rlock the
  * read cache and the read-side sealer.  Each is held briefly and never
  * while writing to the pool; qlock and block are never held while taking
  * another lock.  Packs have one owner each (a worker, or the caller's
- * thread for r->data and r->meta) and need no lock.
+ * thread for r->data and r->meta) and need no lock.  The vault's index
+ * runs (r->dx) have their own locks: lookups there never hold r->lock
+ * (index_disk.h).
  */
 #ifndef VG_REPO_IMPL_H
 #define VG_REPO_IMPL_H
@@ -14,6 +16,7 @@
 #include <pthread.h>
 
 #include "repo/index.h"
+#include "repo/index_disk.h"
 #include "repo/pack.h"
 #include "repo/repo.h"
 
@@ -69,9 +72,10 @@ struct vg_repo {
 	int sticky; /* a failed commit or write: refuse further writes */
 
 	pthread_mutex_t lock;
-	struct vg_index idx;
-	struct vg_id *fresh; /* ids added since the last commit */
-	size_t nfresh, freshcap;
+	struct vg_index idx;  /* objects added since the last commit (and pending) */
+	struct vg_dindex dx;  /* the committed runs: r->root.runs, in the same order */
+	bool no_index;        /* opened without dx: no lookups, no new objects */
+	uint32_t index_block; /* entries per index block written */
 	struct packer data, meta; /* the caller's thread's own */
 	struct vg_sealer wsealer; /* sealing on the caller's thread */
 	struct vg_repo_counts counts;
@@ -117,5 +121,9 @@ int vg_repo_flush_packs(struct vg_repo *r);
 
 /* repo_read.c */
 void vg_repo_cache_release(struct vg_repo *r);
+/* Where id lives: the handle's table of new objects first, then the vault's runs.  0
+ * (*e, and *bp unless e->pack is VG_INDEX_PENDING), VG_ENOENT (no message
+ * set) or an error.  Holds r->lock only while reading the table. */
+int vg_repo_index_lookup(struct vg_repo *r, const struct vg_id *id, struct vg_index_entry *e, struct vg_bp *bp);
 
 #endif

@@ -172,27 +172,74 @@ size_t vg_seal_bound(const struct vg_sealer *s, size_t len)
 	return (c > len ? c : len) + (s->enc == VG_ENC_REPOKEY ? VG_SEAL_OVERHEAD : 0);
 }
 
-/* Authenticate and decrypt into s->tmp; *p, *n: the inner stored bytes. */
-static int decrypt(struct vg_sealer *s, const uint8_t *stored, size_t slen, const uint8_t **p, size_t *n,
-		   const char *what)
+static int check_sealed(const uint8_t *key, size_t slen, const char *what)
 {
-	if (!s->key)
+	if (!key)
 		return VG_ERR(VG_EKEY, "%s is encrypted and the vault was opened without its key", what);
 	if (slen < VG_SEAL_OVERHEAD || slen - VG_SEAL_OVERHEAD > VG_OBJ_MAX + 1024)
 		return VG_ERR(VG_ECORRUPT, "%s: encrypted object of %zu bytes is truncated or too large", what,
 			      slen);
-	size_t m = slen - VG_SEAL_OVERHEAD;
-	vg_buf_reset(&s->tmp);
-	int err = vg_buf_reserve(&s->tmp, m ? m : 1);
+	return 0;
+}
+
+static int auth_failed(const char *what)
+{
+	return VG_ERR(VG_ECORRUPT, "%s fails authentication: it was altered or belongs to another vault", what);
+}
+
+/* Authenticate and decrypt into s->tmp; *p, *n: the inner stored bytes. */
+static int decrypt(struct vg_sealer *s, const uint8_t *stored, size_t slen, const uint8_t **p, size_t *n,
+		   const char *what)
+{
+	int err = check_sealed(s->key, slen, what);
 	if (err)
 		return err;
+	size_t m = slen - VG_SEAL_OVERHEAD;
+	vg_buf_reset(&s->tmp);
+	if ((err = vg_buf_reserve(&s->tmp, m ? m : 1)) < 0)
+		return err;
 	if (!xchacha_open(s, stored, stored + VG_SEAL_NONCE, m, s->tmp.p))
-		return VG_ERR(VG_ECORRUPT, "%s fails authentication: it was altered or belongs to another vault",
-			      what);
+		return auth_failed(what);
 	s->tmp.len = m;
 	*p = s->tmp.p;
 	*n = m;
 	return 0;
+}
+
+/* The same construction through libsodium, which needs no context: any
+ * thread may call it (index blocks, small and read by lookup threads). */
+static int decrypt_into(const uint8_t *key, const uint8_t *stored, size_t slen, struct vg_buf *dst,
+			const char *what)
+{
+	int err = check_sealed(key, slen, what);
+	if (err)
+		return err;
+	size_t m = slen - VG_SEAL_OVERHEAD;
+	if ((err = vg_buf_reserve(dst, m ? m : 1)) < 0)
+		return err;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(dst->p + dst->len, NULL, stored + VG_SEAL_NONCE, m,
+								 stored + VG_SEAL_NONCE + m, NULL, 0, stored,
+								 key) != 0)
+		return auth_failed(what);
+	dst->len += m;
+	return 0;
+}
+
+int vg_unseal_raw(const uint8_t *key, uint8_t enc, const void *stored, size_t slen, size_t rlen,
+		  struct vg_buf *out, const char *what)
+{
+	size_t at = out->len;
+	if (enc != VG_ENC_NONE && enc != VG_ENC_REPOKEY)
+		return VG_ERR(VG_EVERSION, "%s is encrypted with mode %u, which this vigil cannot read", what,
+			      enc);
+	if (rlen > VG_OBJ_MAX)
+		return VG_ERR(VG_ECORRUPT, "%s claims %zu bytes, more than any object", what, rlen);
+	int err = enc == VG_ENC_REPOKEY ? decrypt_into(key, stored, slen, out, what) : vg_buf_add(out, stored, slen);
+	if (!err && out->len - at != rlen)
+		err = VG_ERR(VG_ECORRUPT, "%s: stored size %zu differs from its size %zu", what, out->len - at, rlen);
+	if (err)
+		out->len = at;
+	return err;
 }
 
 int vg_unseal(struct vg_sealer *s, uint8_t comp, uint8_t enc, const void *stored, size_t slen,

@@ -41,6 +41,7 @@ enum vg_btype {
 	VG_BT_SNAPSHOT = 0x0104,
 	VG_BT_INDEX_RUN = 0x0105,
 	VG_BT_INDEX_BLOCK = 0x0106,
+	VG_BT_INDEX_FILTER = 0x0107,
 };
 
 /* Object types (pack table, frames, index). */
@@ -86,6 +87,12 @@ size_t vg_seal_bound(const struct vg_sealer *s, size_t len);
  * authentication is VG_ECORRUPT (the key was proven by unlocking). */
 int vg_unseal(struct vg_sealer *s, uint8_t comp, uint8_t enc, const void *stored, size_t slen,
 	      size_t rlen, struct vg_buf *out, const char *what);
+
+/* The same for an object stored without compression (comp 0), using
+ * only the key: no per-thread state, so any thread may call it.  key:
+ * the data key, NULL when the vault has no encryption. */
+int vg_unseal_raw(const uint8_t *key, uint8_t enc, const void *stored, size_t slen, size_t rlen,
+		  struct vg_buf *out, const char *what);
 
 /* A frame: "VGOB", version, otype, comp, enc, rlen u32, stored bytes. */
 int vg_frame_encode(struct vg_sealer *s, uint8_t otype, const void *plain, size_t len, bool compress,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "repo/index_disk.h"
 #include "repo/obj.h"
 #include "repo/root.h"
 #include "repo/tree.h"
@@ -187,63 +188,44 @@ int vg_reach_root(struct vg_pool *pool, struct vg_root *out)
 	return err;
 }
 
-static int read_into(struct vg_pool *pool, const struct vg_bp *bp, struct vg_buf *b)
-{
-	int err = vg_buf_reserve(b, bp->psize);
-	if (!err && (err = vg_pool_read(pool, bp, b->p)) < 0)
-		vg_err_prefix(err, "reading the index");
-	return err;
-}
-
-static int scan_block(struct vg_pool *pool, struct vg_sealer *s, const struct vg_index_fence *f, struct vg_buf *raw,
-		      struct vg_idset *seen, vg_index_scan_fn fn, void *ctx)
-{
-	struct vg_bp *packs = NULL;
-	struct vg_index_entry *e = NULL;
-	uint32_t np = 0, n = 0;
-	int err;
-	if ((err = read_into(pool, &f->bp, raw)) < 0 ||
-	    (err = vg_index_block_decode(s, raw->p, f->bp.psize, &packs, &np, &e, &n)) < 0)
-		return err;
-	if (n != f->count || !vg_id_eq(&e[0].id, &f->first) || !vg_id_eq(&e[n - 1].id, &f->last))
-		err = VG_ERR(VG_ECORRUPT, "index block does not match its run header");
-	for (uint32_t i = 0; i < n && !err; i++) {
-		bool fresh;
-		if (!(err = vg_idset_add(seen, &e[i].id, &fresh)) && fresh)
-			err = fn(ctx, &e[i], &packs[e[i].pack]);
-	}
-	free(packs);
-	free(e);
-	return err;
-}
-
+/* Every entry in id order, merged over the runs: bounded memory (the run
+ * headers and one decoded block per run), whatever the vault's size. */
 int vg_index_scan(struct vg_pool *pool, const struct vg_root *root, const uint8_t *key, vg_index_scan_fn fn,
 		  void *ctx)
 {
-	struct vg_sealer s;
+	struct vg_index_run *h = calloc(root->nruns ? root->nruns : 1, sizeof *h);
 	struct vg_buf raw;
-	struct vg_idset seen;
-	int err = vg_sealer_init(&s, 0, root->cfg.enc, key);
-	if (err)
-		return err;
+	struct vg_imerge m;
+	struct vg_index_entry e;
+	struct vg_bp pack;
+	int err = h ? 0 : VG_ERR(VG_ENOMEM, "out of memory");
 	vg_buf_init(&raw, VG_POOL_MAX_BLOCK);
-	vg_idset_init(&seen);
+	vg_imerge_init(&m, pool, key);
 	for (size_t i = 0; i < root->nruns && !err; i++) {
-		const struct vg_bp *bp = &root->runs[i].bp;
-		struct vg_index_fence *f = NULL;
-		uint32_t nb = 0;
-		uint64_t total = 0;
-		if ((err = read_into(pool, bp, &raw)) < 0)
+		const struct vg_runref *ref = &root->runs[i];
+		if ((err = vg_buf_reserve(&raw, ref->bp.psize)) < 0)
 			break;
-		if (!(err = vg_index_run_decode(raw.p, bp->psize, &f, &nb, &total)) && total != root->runs[i].count)
+		if ((err = vg_pool_read(pool, &ref->bp, raw.p)) < 0) {
+			vg_err_prefix(err, "reading the index");
+			break;
+		}
+		if ((err = vg_index_run_decode(raw.p, ref->bp.psize, &h[i])) < 0)
+			break;
+		if (h[i].total != ref->count)
 			err = VG_ERR(VG_ECORRUPT, "index run %zu holds %llu entries, the root says %llu", i,
-				     (unsigned long long)total, (unsigned long long)root->runs[i].count);
-		for (uint32_t b = 0; b < nb && !err; b++)
-			err = scan_block(pool, &s, &f[b], &raw, &seen, fn, ctx);
-		free(f);
+				     (unsigned long long)h[i].total, (unsigned long long)ref->count);
+		else
+			err = vg_imerge_add_run(&m, &h[i]);
 	}
-	vg_idset_release(&seen);
 	vg_buf_release(&raw);
-	vg_sealer_release(&s);
+	int got = 0;
+	while (!err && (got = vg_imerge_next(&m, &e, &pack)) > 0)
+		err = fn(ctx, &e, &pack);
+	if (!err && got < 0)
+		err = got;
+	vg_imerge_release(&m);
+	for (size_t i = 0; h && i < root->nruns; i++)
+		vg_index_run_release(&h[i]);
+	free(h);
 	return err;
 }

@@ -49,8 +49,10 @@ int vg_reach_tree(struct vg_repo *r, const struct vg_id *tree, const struct vg_r
 /* The committed root, decoded (release with vg_root_release). */
 int vg_reach_root(struct vg_pool *pool, struct vg_root *out);
 
-/* Every entry of every index run of root, with the bp of its pack.  An
- * id listed by two runs is given once (the first, as readers use). */
+/* Every entry of every index run of root, in id order, with the bp of
+ * its pack (e->pack is meaningless).  An id listed by two runs is given
+ * once (the newest, as lookups use).  Streams: memory is the run headers
+ * and one decoded index block per run. */
 typedef int (*vg_index_scan_fn)(void *ctx, const struct vg_index_entry *e, const struct vg_bp *pack);
 /* key: the repository's master key (vg_repo_master()) for an encrypted
  * vault, NULL otherwise. */

@@ -8,7 +8,8 @@
  *  2. vg_repo_commit() first drains the workers and writes the open packs,
  *     then one index run covering every id added since the last commit
  *     (so every reachable object is in the index of the state that
- *     references it), then the new root.
+ *     references it), merged with the newest runs (index_disk.h), then
+ *     the new root listing it in place of those runs.
  *  3. vg_pool_commit() publishes that root atomically.  Until it returns,
  *     the previous root (and everything it references) is the vault.
  */
@@ -42,6 +43,7 @@ static struct vg_repo *repo_alloc(struct vg_pool *pool)
 	pthread_cond_init(&r->qidle, NULL);
 	pthread_cond_init(&r->qids, NULL);
 	vg_index_init(&r->idx);
+	r->no_index = true; /* until the runs are loaded */
 	vg_repo_packer_init(&r->data, VG_BT_DATA_PACK, 1, VG_DATA_PACK_TARGET, &r->wsealer);
 	vg_repo_packer_init(&r->meta, VG_BT_META_PACK, VG_META_COPIES, VG_META_PACK_TARGET, &r->wsealer);
 	return r;
@@ -59,9 +61,9 @@ void vg_repo_close(struct vg_repo *r)
 	sodium_memzero(r->master, sizeof r->master);
 	vg_root_release(&r->root);
 	vg_index_release(&r->idx);
+	vg_dindex_release(&r->dx);
 	vg_repo_packer_release(&r->data);
 	vg_repo_packer_release(&r->meta);
-	free(r->fresh);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->qlock);
 	pthread_mutex_destroy(&r->rlock);
@@ -108,6 +110,7 @@ static int setup(struct vg_repo *r, const struct vg_repo_opts *o)
 	    (err = vg_sealer_init(&r->wsealer, level, c->enc, r->master)) < 0 ||
 	    (err = vg_sealer_init(&r->rsealer, level, c->enc, r->master)) < 0)
 		return err;
+	r->index_block = o ? o->index_block : 0;
 	return vg_repo_workers_start(r, o ? o->workers : 0);
 }
 
@@ -159,6 +162,17 @@ int vg_repo_key_change(struct vg_repo *r, vg_pass_fn pass, void *ctx, const stru
 	return err;
 }
 
+static const uint8_t *data_key(const struct vg_repo *r) { return r->root.cfg.enc ? r->master : NULL; }
+
+/* Only what is small: each run's header and filter (index_disk.h). */
+static int load_index(struct vg_repo *r, const struct vg_repo_opts *o)
+{
+	int err = vg_dindex_open(&r->dx, r->pool, data_key(r), r->root.runs, r->root.nruns, o ? o->index_cache : 0);
+	if (!err)
+		r->no_index = false;
+	return err;
+}
+
 int vg_repo_create(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg_repo **out)
 {
 	struct vg_bp bp;
@@ -197,67 +211,12 @@ int vg_repo_create(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg
 		c->chunker = *o->chunker;
 	else
 		vg_chunker_defaults(&c->chunker, seed);
-	if ((err = setup(r, o)) < 0 || (err = write_root(r)) < 0)
+	if ((err = setup(r, o)) < 0 || (err = load_index(r, o)) < 0 || (err = write_root(r)) < 0)
 		goto fail;
 	*out = r;
 	return 0;
 fail:
 	vg_repo_close(r);
-	return err;
-}
-
-/* Load one index block into memory, checking it against its fence. */
-static int load_block(struct vg_repo *r, const struct vg_index_fence *f, struct vg_buf *raw)
-{
-	struct vg_bp *packs = NULL;
-	struct vg_index_entry *e = NULL;
-	uint32_t np = 0, n = 0;
-	int err;
-	if ((err = vg_buf_reserve(raw, f->bp.psize)) < 0 || (err = vg_pool_read(r->pool, &f->bp, raw->p)) < 0)
-		return vg_err_prefix(err, "reading the index");
-	if ((err = vg_index_block_decode(&r->rsealer, raw->p, f->bp.psize, &packs, &np, &e, &n)) < 0)
-		return err;
-	if (n != f->count || !vg_id_eq(&e[0].id, &f->first) || !vg_id_eq(&e[n - 1].id, &f->last)) {
-		err = VG_ERR(VG_ECORRUPT, "index block does not match its run header");
-		goto out;
-	}
-	uint32_t base = r->idx.npacks, no;
-	for (uint32_t i = 0; i < np && !err; i++)
-		err = vg_index_add_pack(&r->idx, &packs[i], &no);
-	for (uint32_t i = 0; i < n && !err; i++) {
-		e[i].pack += base;
-		err = vg_index_insert(&r->idx, &e[i], NULL);
-		if (err == VG_EEXIST) /* listed by two runs: the first wins */
-			err = 0;
-	}
-out:
-	free(packs);
-	free(e);
-	return err;
-}
-
-static int load_index(struct vg_repo *r)
-{
-	struct vg_buf raw;
-	int err = 0;
-	vg_buf_init(&raw, VG_POOL_MAX_BLOCK);
-	for (size_t i = 0; i < r->root.nruns && !err; i++) {
-		const struct vg_bp *bp = &r->root.runs[i].bp;
-		struct vg_index_fence *f = NULL;
-		uint32_t nb = 0;
-		uint64_t total = 0;
-		if ((err = vg_buf_reserve(&raw, bp->psize)) < 0 || (err = vg_pool_read(r->pool, bp, raw.p)) < 0) {
-			vg_err_prefix(err, "reading the index");
-			break;
-		}
-		if (!(err = vg_index_run_decode(raw.p, bp->psize, &f, &nb, &total)) && total != r->root.runs[i].count)
-			err = VG_ERR(VG_ECORRUPT, "index run %zu holds %llu entries, the root says %llu", i,
-				     (unsigned long long)total, (unsigned long long)r->root.runs[i].count);
-		for (uint32_t b = 0; b < nb && !err; b++)
-			err = load_block(r, &f[b], &raw);
-		free(f);
-	}
-	vg_buf_release(&raw);
 	return err;
 }
 
@@ -283,7 +242,7 @@ int vg_repo_open(struct vg_pool *pool, const struct vg_repo_opts *o, struct vg_r
 		goto fail;
 	}
 	if ((err = vg_root_decode(buf, bp.psize, &r->root)) < 0 || (err = setup(r, o)) < 0 ||
-	    (!(o && o->no_index) && (err = load_index(r)) < 0))
+	    (!(o && o->no_index) && (err = load_index(r, o)) < 0))
 		goto fail;
 	free(buf);
 	*out = r;
@@ -305,72 +264,117 @@ void vg_repo_counts(struct vg_repo *r, struct vg_repo_counts *c)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static int cmp_id(const void *a, const void *b) { return vg_id_cmp(a, b); }
-
-/* Write index blocks and one run header for the fresh ids (r->lock held). */
-static int write_run(struct vg_repo *r)
+static int by_id(const void *a, const void *b)
 {
-	size_t n = r->nfresh, nb = (n + VG_INDEX_BLOCK_MAX - 1) / VG_INDEX_BLOCK_MAX;
-	struct vg_index_entry *e = malloc(n * sizeof *e);
-	struct vg_index_fence *f = calloc(nb, sizeof *f);
-	struct vg_buf framed;
-	struct vg_bp bp;
-	int err = 0;
-	vg_buf_init(&framed, VG_POOL_MAX_BLOCK);
-	if (!e || !f) {
-		err = VG_ERR(VG_ENOMEM, "out of memory writing the index");
-		goto out;
+	const struct vg_index_entry *x = a, *y = b;
+	return vg_id_cmp(&x->id, &y->id);
+}
+
+/* Copy the new entries, sorted, and its pack list (r->lock held). */
+static int new_entries(struct vg_repo *r, struct vg_index_entry **e, size_t *n, struct vg_bp **packs)
+{
+	*n = 0;
+	*e = malloc((r->idx.n ? r->idx.n : 1) * sizeof **e);
+	*packs = malloc((r->idx.npacks ? r->idx.npacks : 1) * sizeof **packs);
+	if (!*e || !*packs)
+		return VG_ERR(VG_ENOMEM, "out of memory writing the index");
+	if (r->idx.npacks)
+		memcpy(*packs, r->idx.packs, r->idx.npacks * sizeof **packs);
+	for (size_t i = 0; i < r->idx.cap; i++) {
+		const struct vg_index_entry *x = &r->idx.slot[i];
+		if (!x->otype)
+			continue;
+		if (x->pack >= r->idx.npacks)
+			return VG_ERR(VG_EINVAL, "an object was never written; not committing");
+		(*e)[(*n)++] = *x;
 	}
-	qsort(r->fresh, n, sizeof *r->fresh, cmp_id);
-	for (size_t i = 0; i < n; i++) {
-		const struct vg_index_entry *x = vg_index_find(&r->idx, &r->fresh[i]);
-		if (!x || x->pack == VG_INDEX_PENDING) {
-			err = VG_ERR(VG_EINVAL, "an object was never written; not committing");
-			goto out;
-		}
-		e[i] = *x;
+	qsort(*e, *n, sizeof **e, by_id);
+	return 0;
+}
+
+/* The new entries merged with the k newest runs into one new run
+ * (written, not yet referenced by any root). */
+static int write_index(struct vg_repo *r, struct vg_drun *merged, size_t *k)
+{
+	struct vg_index_entry *e = NULL, x;
+	struct vg_bp *packs = NULL, pack;
+	struct vg_imerge m;
+	struct vg_run_writer w;
+	size_t n = 0;
+	memset(&w, 0, sizeof w);
+	pthread_mutex_lock(&r->lock);
+	int err = new_entries(r, &e, &n, &packs);
+	pthread_mutex_unlock(&r->lock);
+	*k = vg_dindex_merge_count(r->root.runs, r->root.nruns, n);
+	uint64_t max = n;
+	vg_imerge_init(&m, r->pool, data_key(r));
+	for (size_t i = r->root.nruns - *k; i < r->root.nruns && !err; i++) {
+		max += r->root.runs[i].count;
+		err = vg_imerge_add_run(&m, &r->dx.run[i].h);
 	}
-	for (size_t b = 0; b < nb && !err; b++) {
-		size_t lo = b * VG_INDEX_BLOCK_MAX, cnt = n - lo < VG_INDEX_BLOCK_MAX ? n - lo : VG_INDEX_BLOCK_MAX;
-		if ((err = vg_index_block_encode(&r->wsealer, &r->idx, e + lo, cnt, &framed)) < 0 ||
-		    (err = vg_pool_write(r->pool, VG_BT_INDEX_BLOCK, framed.p, framed.len, VG_META_COPIES, &f[b].bp)) < 0)
-			break;
-		f[b].first = e[lo].id;
-		f[b].last = e[lo + cnt - 1].id;
-		f[b].count = (uint32_t)cnt;
+	if (!err)
+		err = vg_imerge_add_array(&m, e, n, packs); /* newest */
+	int got = 0;
+	if (!err && !(err = vg_run_writer_init(&w, r->pool, &r->wsealer, max, r->index_block))) {
+		while ((got = vg_imerge_next(&m, &x, &pack)) > 0 && !(err = vg_run_writer_add(&w, &x, &pack)))
+			;
+		if (got < 0)
+			err = got;
+		if (!err)
+			err = vg_run_writer_finish(&w, merged);
 	}
-	if (err || (err = vg_index_run_encode(f, (uint32_t)nb, &framed)) < 0 ||
-	    (err = vg_pool_write(r->pool, VG_BT_INDEX_RUN, framed.p, framed.len, VG_META_COPIES, &bp)) < 0)
-		goto out;
-	struct vg_runref *nr = realloc(r->root.runs, (r->root.nruns + 1) * sizeof *nr);
-	if (!nr) {
-		err = VG_ERR(VG_ENOMEM, "out of memory");
-		goto out;
-	}
-	r->root.runs = nr;
-	nr[r->root.nruns].count = n;
-	nr[r->root.nruns].bp = bp;
-	r->root.nruns++;
-out:
+	vg_run_writer_release(&w);
+	vg_imerge_release(&m);
 	free(e);
-	free(f);
-	vg_buf_release(&framed);
+	free(packs);
 	return err;
+}
+
+/* The root's run list with the k newest replaced by merged. */
+static int merged_runs(const struct vg_root *root, size_t k, const struct vg_drun *merged, struct vg_runref **out,
+		       size_t *n)
+{
+	size_t keep = root->nruns - k;
+	*n = keep + (merged->ref.count ? 1 : 0);
+	if (!(*out = malloc((*n ? *n : 1) * sizeof **out)))
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	if (keep)
+		memcpy(*out, root->runs, keep * sizeof **out);
+	if (merged->ref.count)
+		(*out)[keep] = merged->ref;
+	return 0;
 }
 
 int vg_repo_commit(struct vg_repo *r)
 {
+	struct vg_drun merged;
+	struct vg_runref *old = r->root.runs, *runs = NULL;
+	size_t oldn = r->root.nruns, nruns = 0, k = 0;
 	if (r->sticky)
 		return VG_ERR(VG_EREADONLY, "an earlier write to this repository failed; nothing is committed");
+	memset(&merged, 0, sizeof merged);
 	int err = vg_repo_flush(r);
-	if (err)
-		return err;
-	pthread_mutex_lock(&r->lock);
-	if (r->nfresh && (err = write_run(r)) == 0)
-		r->nfresh = 0;
-	pthread_mutex_unlock(&r->lock);
+	bool index = !err && r->idx.n;
+	if (index && r->no_index)
+		err = VG_ERR(VG_EINVAL, "the repository was opened without its index; not committing new objects");
+	else if (index && !(err = write_index(r, &merged, &k)) && !(err = merged_runs(&r->root, k, &merged, &runs, &nruns))) {
+		r->root.runs = runs;
+		r->root.nruns = nruns;
+	}
 	if (!err)
 		err = write_root(r);
+	if (index && !err) { /* committed: the vault has the merged run, so must memory */
+		free(old);
+		pthread_mutex_lock(&r->lock);
+		vg_index_release(&r->idx);
+		pthread_mutex_unlock(&r->lock);
+		err = vg_dindex_replace(&r->dx, k, &merged);
+	} else if (index) {
+		free(runs);
+		r->root.runs = old;
+		r->root.nruns = oldn;
+	}
+	vg_drun_release(&merged);
 	if (err && !r->sticky)
 		r->sticky = err;
 	return err;

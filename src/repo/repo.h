@@ -34,6 +34,7 @@
 #include "repo/tree.h"
 
 struct vg_repo;
+struct vg_dindex_stats;
 
 /* Asked for the passphrase of an encrypted vault (or a new one at create):
  * write at most cap-1 bytes and a NUL into buf.  A negative return stops
@@ -50,6 +51,8 @@ struct vg_repo_opts {
 	const struct vg_chunker_params *chunker; /* NULL: defaults, random seed */
 	int workers;    /* compression threads; 0: do it in the caller's thread */
 	bool no_index;  /* open: skip loading the index (listing snapshots only) */
+	uint32_t index_block; /* entries per index block this handle writes; 0: VG_INDEX_BLOCK_DEFAULT */
+	size_t index_cache;   /* bytes of decoded index blocks kept; 0: VG_INDEX_CACHE_BYTES */
 };
 
 /* Counters since open, for progress and snapshot statistics. */
@@ -80,7 +83,11 @@ int vg_repo_put(struct vg_repo *r, int otype, const void *data, size_t len, stru
  * vg_repo_idkey()), e.g. on another thread. */
 int vg_repo_put_id(struct vg_repo *r, int otype, const struct vg_id *id, const void *data, size_t len,
 		   bool *added);
-bool vg_repo_has(struct vg_repo *r, const struct vg_id *id);
+/* 1 when the id is stored (or being stored), 0 when not, < 0 when the
+ * index could not be read. */
+int vg_repo_has(struct vg_repo *r, const struct vg_id *id);
+/* Counters of the vault index's lookups since open (index_disk.h). */
+void vg_repo_index_stats(struct vg_repo *r, struct vg_dindex_stats *out);
 /* Plaintext of an object into out (replacing its content), verified
  * against its id.  VG_ENOENT if unknown; VG_ECORRUPT if the type differs
  * or the content does not match. */

@@ -59,23 +59,32 @@ void vg_repo_cache_release(struct vg_repo *r)
 	}
 }
 
+int vg_repo_index_lookup(struct vg_repo *r, const struct vg_id *id, struct vg_index_entry *e, struct vg_bp *bp)
+{
+	pthread_mutex_lock(&r->lock);
+	const struct vg_index_entry *f = vg_index_find(&r->idx, id);
+	if (f) {
+		*e = *f;
+		if (f->pack != VG_INDEX_PENDING)
+			*bp = r->idx.packs[f->pack];
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (f)
+		return 0;
+	if (r->no_index)
+		return VG_ERR(VG_EINVAL, "the repository was opened without its index");
+	return vg_dindex_find(&r->dx, id, e, bp);
+}
+
+void vg_repo_index_stats(struct vg_repo *r, struct vg_dindex_stats *out) { vg_dindex_stats(&r->dx, out); }
+
 static int lookup(struct vg_repo *r, const struct vg_id *id, struct vg_index_entry *e, struct vg_bp *bp)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		pthread_mutex_lock(&r->lock);
-		const struct vg_index_entry *f = vg_index_find(&r->idx, id);
-		if (f) {
-			*e = *f;
-			if (f->pack != VG_INDEX_PENDING)
-				*bp = r->idx.packs[f->pack];
-		}
-		pthread_mutex_unlock(&r->lock);
-		if (!f)
-			return VG_ENOENT;
-		if (e->pack != VG_INDEX_PENDING)
-			return 0;
-		int err = vg_repo_flush(r); /* read-your-writes within one session */
-		if (err)
+		int err = vg_repo_index_lookup(r, id, e, bp);
+		if (err || e->pack != VG_INDEX_PENDING)
+			return err;
+		if ((err = vg_repo_flush(r)) < 0) /* read-your-writes within one handle */
 			return err;
 	}
 	return VG_ERR(VG_EINVAL, "object is still pending after a flush");

@@ -443,42 +443,30 @@ int vg_repo_flush(struct vg_repo *r)
 
 /* --- put --- */
 
-static int add_fresh(struct vg_repo *r, const struct vg_id *id)
-{
-	if (r->nfresh == r->freshcap) {
-		size_t nc = r->freshcap ? r->freshcap * 2 : 1024;
-		struct vg_id *nf = realloc(r->fresh, nc * sizeof *nf);
-		if (!nf)
-			return VG_ERR(VG_ENOMEM, "out of memory");
-		r->fresh = nf;
-		r->freshcap = nc;
-	}
-	r->fresh[r->nfresh++] = *id;
-	return 0;
-}
-
 static int check_put(struct vg_repo *r)
 {
 	return r->sticky ? VG_ERR(VG_EREADONLY, "an earlier write to this repository failed; nothing more is stored")
 			 : 0;
 }
 
-/* Enter id as pending (*added), or find it known.  A failure here leaves
- * the handle unusable: callers make it sticky (a worker through werr). */
+/* Enter id as pending (*added), or find it known (in the handle's table of new objects
+ * or the vault's index).  A failure here leaves the handle unusable:
+ * callers make it sticky (a worker through werr). */
 static int claim(struct vg_repo *r, int otype, const struct vg_id *id, size_t len, bool *added)
 {
 	*added = false;
 	if (len > VG_OBJ_MAX || otype < VG_OT_CHUNK || otype > VG_OT_TREE_PART)
 		return VG_ERR(VG_EINVAL, "cannot store a %s of %zu bytes", vg_otype_name(otype), len);
+	int err = vg_repo_has(r, id); /* the vault's runs are read without r->lock */
+	if (err)
+		return err < 0 ? err : 0;
 	pthread_mutex_lock(&r->lock);
-	if (vg_index_find(&r->idx, id)) {
+	if (vg_index_find(&r->idx, id)) { /* put by another thread meanwhile */
 		pthread_mutex_unlock(&r->lock);
 		return 0;
 	}
 	struct vg_index_entry e = {.id = *id, .pack = VG_INDEX_PENDING, .otype = (uint8_t)otype};
-	int err = vg_index_insert(&r->idx, &e, NULL);
-	if (!err)
-		err = add_fresh(r, id);
+	err = vg_index_insert(&r->idx, &e, NULL);
 	if (!err && otype == VG_OT_CHUNK)
 		r->counts.new_chunks++;
 	pthread_mutex_unlock(&r->lock);
@@ -563,10 +551,10 @@ int vg_repo_put(struct vg_repo *r, int otype, const void *data, size_t len, stru
 	return err ? err : vg_repo_put_id(r, otype, id, data, len, added);
 }
 
-bool vg_repo_has(struct vg_repo *r, const struct vg_id *id)
+int vg_repo_has(struct vg_repo *r, const struct vg_id *id)
 {
-	pthread_mutex_lock(&r->lock);
-	bool has = vg_index_find(&r->idx, id) != NULL;
-	pthread_mutex_unlock(&r->lock);
-	return has;
+	struct vg_index_entry e;
+	struct vg_bp bp;
+	int err = vg_repo_index_lookup(r, id, &e, &bp);
+	return err == VG_ENOENT ? 0 : err < 0 ? err : 1;
 }

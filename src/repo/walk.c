@@ -65,17 +65,17 @@ static int read_block(struct vg_pool *pool, const struct vg_bp *bp, uint8_t **bu
 static int walk_run(struct vg_pool *pool, const struct vg_bp *run, struct seen *s, vg_repo_block_fn fn,
 		    void *ctx, uint8_t **buf)
 {
-	struct vg_index_fence *f = NULL;
-	uint32_t nb = 0;
-	uint64_t total;
+	struct vg_index_run h;
 	int err = fn(ctx, run, "index run");
-	if (err || (err = read_block(pool, run, buf)) < 0 || (err = vg_index_run_decode(*buf, run->psize, &f, &nb, &total)) < 0)
+	if (err || (err = read_block(pool, run, buf)) < 0 || (err = vg_index_run_decode(*buf, run->psize, &h)) < 0)
 		return err;
-	for (uint32_t b = 0; b < nb && !err; b++) {
+	for (uint32_t i = 0; i < h.nfparts && !err; i++)
+		err = fn(ctx, &h.fparts[i], "index filter");
+	for (uint32_t b = 0; b < h.nblocks && !err; b++) {
 		struct vg_bp *packs = NULL;
 		uint32_t np = 0;
-		if ((err = fn(ctx, &f[b].bp, "index block")) != 0 || (err = read_block(pool, &f[b].bp, buf)) < 0 ||
-		    (err = vg_index_block_packs(*buf, f[b].bp.psize, &packs, &np)) < 0)
+		if ((err = fn(ctx, &h.f[b].bp, "index block")) != 0 || (err = read_block(pool, &h.f[b].bp, buf)) < 0 ||
+		    (err = vg_index_block_packs(*buf, h.f[b].bp.psize, &packs, &np)) < 0)
 			break;
 		for (uint32_t i = 0; i < np && !err; i++) {
 			bool fresh;
@@ -84,7 +84,7 @@ static int walk_run(struct vg_pool *pool, const struct vg_bp *run, struct seen *
 		}
 		free(packs);
 	}
-	free(f);
+	vg_index_run_release(&h);
 	return err;
 }
 

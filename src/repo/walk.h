@@ -5,8 +5,9 @@
  * must not need the encryption key (maintenance needs no secrets).  The
  * blocks that hold block pointers keep them in plaintext: the root, index
  * run headers and the pack tables of index blocks.  The walk visits the
- * root, every snapshot block, every run header, every index block and
- * every pack (each once), reading only those plaintext parts.
+ * root, every snapshot block, every run header, every index filter block,
+ * every index block and every pack (each once), reading only those
+ * plaintext parts (filter blocks are leaves: visited, not read).
  */
 #ifndef VG_REPO_WALK_H
 #define VG_REPO_WALK_H

@@ -71,13 +71,17 @@ TEST(status_lists_exactly_the_damaged_files)
 	T_EQ(h.level, VG_HEALTH_OK);
 	T_CHECK(h.redundancy_complete);
 
-	/* damage the first data pack (one copy: beyond repair) */
+	/* damage the first data pack written (the first snapshot's; one
+	 * copy: beyond repair) */
 	struct vg_bp *b;
 	size_t n;
 	T_OK(tv_blocks(p, &b, &n));
-	size_t k = 0;
-	while (k < n && b[k].type != VG_BT_DATA_PACK)
-		k++;
+	size_t k = n;
+	for (size_t i = 0; i < n; i++)
+		if (b[i].type == VG_BT_DATA_PACK &&
+		    (k == n || b[i].dva[0].seg < b[k].dva[0].seg ||
+		     (b[i].dva[0].seg == b[k].dva[0].seg && b[i].dva[0].off < b[k].dva[0].off)))
+			k = i;
 	T_CHECK(k < n);
 	T_OK(tv_smash(dev0, &b[k], 0));
 	free(b);

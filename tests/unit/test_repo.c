@@ -246,7 +246,7 @@ TEST(workers_pack_the_same_objects)
 }
 
 struct walk_counts {
-	int root, snap, run, block, pack, bad;
+	int root, snap, run, filter, block, pack, bad;
 	struct vg_pool *p;
 };
 
@@ -262,6 +262,8 @@ static int count_block(void *ctx, const struct vg_bp *bp, const char *what)
 		w->snap++;
 	else if (!strcmp(what, "index run"))
 		w->run++;
+	else if (!strcmp(what, "index filter"))
+		w->filter++;
 	else if (!strcmp(what, "index block"))
 		w->block++;
 	else if (!strcmp(what, "pack"))
@@ -275,10 +277,11 @@ TEST(walk_finds_every_block_without_a_key)
 	struct vg_repo *r;
 	struct vg_id id;
 	bool added;
+	struct vg_repo_opts o = {.index_block = 4};
 	T_OK(new_pool("raidz1", 3, &p));
-	T_OK(vg_repo_create(p, NULL, &r));
-	for (int round = 0; round < 2; round++) {
-		for (int i = 0; i < 12; i++) {
+	T_OK(vg_repo_create(p, &o, &r));
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < (round < 2 ? 12 : 1); i++) {
 			uint8_t *b = blob(1u << 20, (uint64_t)(round * 100 + i));
 			T_OK(vg_repo_put(r, VG_OT_CHUNK, b, 1u << 20, &id, &added));
 			free(b);
@@ -290,9 +293,11 @@ TEST(walk_finds_every_block_without_a_key)
 	struct walk_counts w = {.p = p};
 	T_OK(vg_repo_walk_blocks(p, count_block, &w));
 	T_EQ(w.root, 1);
-	T_EQ(w.snap, 2);
+	T_EQ(w.snap, 3);
+	/* rounds 1 and 2 merged (13 + 12 entries, blocks of 4), round 3 alone */
 	T_EQ(w.run, 2);
-	T_EQ(w.block, 2);
+	T_EQ(w.filter, 2);
+	T_EQ(w.block, 7 + 1);
 	T_CHECK(w.pack >= 2 * 3 + 1); /* 12 MiB of data per round in ~4 MiB packs, and a metadata pack */
 	T_EQ(w.bad, 0);
 	vg_repo_close(r);

@@ -331,19 +331,13 @@ TEST(encrypted_pack_table)
 
 TEST(index_block_and_run_round_trip)
 {
-	struct vg_index x;
 	struct vg_sealer s;
 	struct vg_buf b = {0};
-	vg_index_init(&x);
+	struct vg_bp tab[2] = {bpn(0), bpn(2)};
 	T_OK(vg_sealer_init(&s, 3, VG_ENC_NONE, NULL));
-	uint32_t no;
-	for (int i = 0; i < 3; i++) {
-		struct vg_bp bp = bpn(i);
-		T_OK(vg_index_add_pack(&x, &bp, &no));
-	}
 	struct vg_index_entry e[50];
 	for (int i = 0; i < 50; i++)
-		e[i] = (struct vg_index_entry){.id = idn(i), .pack = (uint32_t)(i % 2 ? 2 : 0), .off = 64u * (uint32_t)i,
+		e[i] = (struct vg_index_entry){.id = idn(i), .pack = (uint32_t)(i % 2), .off = 64u * (uint32_t)i,
 					       .slen = 10, .rlen = 20, .otype = VG_OT_CHUNK, .comp = VG_COMP_ZSTD};
 	for (int i = 0; i < 50; i++) /* sort by id */
 		for (int j = i + 1; j < 50; j++)
@@ -352,16 +346,16 @@ TEST(index_block_and_run_round_trip)
 				e[i] = e[j];
 				e[j] = t;
 			}
-	T_OK(vg_index_block_encode(&s, &x, e, 50, &b));
+	T_OK(vg_index_block_encode(&s, tab, 2, e, 50, &b));
 	struct vg_bp *packs;
 	struct vg_index_entry *got;
 	uint32_t np, n;
-	T_OK(vg_index_block_decode(&s, b.p, b.len, &packs, &np, &got, &n));
-	T_EQ(np, 2); /* only the packs it uses */
+	T_OK(vg_index_block_decode(NULL, b.p, b.len, &packs, &np, &got, &n));
+	T_EQ(np, 2);
 	T_EQ(n, 50);
 	for (uint32_t i = 0; i < n; i++) {
 		T_CHECK(vg_id_eq(&got[i].id, &e[i].id) && got[i].off == e[i].off);
-		T_CHECK(packs[got[i].pack].dva[0].seg == x.packs[e[i].pack].dva[0].seg);
+		T_CHECK(packs[got[i].pack].dva[0].seg == tab[e[i].pack].dva[0].seg);
 	}
 	free(packs);
 	free(got);
@@ -369,15 +363,16 @@ TEST(index_block_and_run_round_trip)
 	T_EQ(np, 2);
 	free(packs);
 	for (size_t cut = 0; cut < b.len; cut++) {
-		T_CHECKF(vg_index_block_decode(&s, b.p, cut, &packs, &np, &got, &n) < 0, "cut at %zu decoded", cut);
+		T_CHECKF(vg_index_block_decode(NULL, b.p, cut, &packs, &np, &got, &n) < 0, "cut at %zu decoded", cut);
 		free(packs);
 		free(got);
 	}
+	b.p[4] = 1; /* the version before filters: refused, not guessed */
+	T_EQ(vg_index_block_decode(NULL, b.p, b.len, &packs, &np, &got, &n), VG_EVERSION);
 	struct vg_index_entry sw = e[3];
 	e[3] = e[4];
-	e[4] = sw; /* out of order */
-	T_OK(vg_index_block_encode(&s, &x, e, 50, &b));
-	T_EQ(vg_index_block_decode(&s, b.p, b.len, &packs, &np, &got, &n), VG_ECORRUPT);
+	e[4] = sw; /* out of order: the writer refuses it */
+	T_EQ(vg_index_block_encode(&s, tab, 2, e, 50, &b), VG_EINVAL);
 
 	struct vg_index_fence f[2] = {{idn(1), idn(1), 1, bpn(1)}, {idn(2), idn(2), 1, bpn(2)}};
 	if (vg_id_cmp(&f[0].first, &f[1].first) > 0) {
@@ -385,20 +380,29 @@ TEST(index_block_and_run_round_trip)
 		f[0] = f[1];
 		f[1] = t;
 	}
-	struct vg_index_fence *gf;
-	uint32_t nb;
-	uint64_t total;
-	T_OK(vg_index_run_encode(f, 2, &b));
-	T_OK(vg_index_run_decode(b.p, b.len, &gf, &nb, &total));
-	T_CHECK(nb == 2 && total == 2 && vg_id_eq(&gf[1].last, &f[1].last));
-	free(gf);
+	struct vg_bp fp = bpn(7);
+	struct vg_index_run run = {.f = f, .nblocks = 2, .flines = 1, .fparts = &fp, .nfparts = 1}, gr;
+	T_OK(vg_index_run_encode(&run, &b));
+	T_OK(vg_index_run_decode(b.p, b.len, &gr));
+	T_CHECK(gr.nblocks == 2 && gr.total == 2 && vg_id_eq(&gr.f[1].last, &f[1].last));
+	T_CHECK(gr.flines == 1 && gr.nfparts == 1 && gr.fparts[0].dva[0].seg == fp.dva[0].seg);
+	vg_index_run_release(&gr);
 	for (size_t cut = 0; cut < b.len; cut++)
-		T_CHECKF(vg_index_run_decode(b.p, cut, &gf, &nb, &total) < 0, "a run cut at %zu decoded", cut);
-	vg_put32(b.p + VG_INDEX_RUN_HDR + 64, 5); /* count disagrees with the total */
-	T_EQ(vg_index_run_decode(b.p, b.len, &gf, &nb, &total), VG_ECORRUPT);
+		T_CHECKF(vg_index_run_decode(b.p, cut, &gr) < 0, "a run cut at %zu decoded", cut);
+	size_t fence0 = VG_INDEX_RUN_HDR + VG_BP_SIZE;
+	vg_put32(b.p + fence0 + 64, 5); /* count disagrees with the total */
+	T_EQ(vg_index_run_decode(b.p, b.len, &gr), VG_ECORRUPT);
+	vg_put32(b.p + fence0 + 64, 1);
+	vg_put32(b.p + 20, 70000); /* a filter that needs two blocks, one listed */
+	T_EQ(vg_index_run_decode(b.p, b.len, &gr), VG_ECORRUPT);
+	vg_put32(b.p + 20, 1);
+	b.p[5] = 2; /* an unknown filter kind */
+	T_EQ(vg_index_run_decode(b.p, b.len, &gr), VG_EVERSION);
+	b.p[5] = 1;
+	b.p[4] = 1;
+	T_EQ(vg_index_run_decode(b.p, b.len, &gr), VG_EVERSION);
 	vg_buf_release(&b);
 	vg_sealer_release(&s);
-	vg_index_release(&x);
 }
 
 TEST(index_table_finds_and_grows)
