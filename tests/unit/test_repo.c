@@ -58,7 +58,7 @@ TEST(objects_survive_commit_and_reopen)
 		T_OK(vg_repo_put(r, VG_OT_CHUNK, b, len, &ids[i], &added));
 		T_CHECK(added);
 		T_OK(vg_repo_put(r, VG_OT_CHUNK, b, len, &ids[i], &added));
-		T_CHECK(!added); /* dedup within the session */
+		T_CHECK(!added); /* dedup within one open handle */
 		free(b);
 	}
 	T_OK(vg_repo_commit(r));
@@ -69,7 +69,7 @@ TEST(objects_survive_commit_and_reopen)
 		T_OK(vg_repo_get(r, VG_OT_CHUNK, &ids[i], &got));
 		T_CHECK(got.len == len && !memcmp(got.p, b, len));
 		T_OK(vg_repo_put(r, VG_OT_CHUNK, b, len, &ids[i], &added));
-		T_CHECK(!added); /* dedup across sessions */
+		T_CHECK(!added); /* dedup across handles */
 		free(b);
 	}
 	T_EQ(vg_repo_get(r, VG_OT_TREE, &ids[0], &got), VG_ECORRUPT); /* wrong type */
@@ -90,7 +90,7 @@ TEST(uncommitted_objects_vanish)
 	T_OK(vg_repo_put(r, VG_OT_CHUNK, "committed", 9, &a, &added));
 	T_OK(vg_repo_commit(r));
 	T_OK(vg_repo_put(r, VG_OT_CHUNK, "not committed", 13, &b, &added));
-	T_OK(vg_repo_get(r, VG_OT_CHUNK, &b, &got)); /* readable in this session */
+	T_OK(vg_repo_get(r, VG_OT_CHUNK, &b, &got)); /* readable through this handle */
 	T_OK(reopen(&p, &r, 0));
 	T_OK(vg_repo_get(r, VG_OT_CHUNK, &a, &got));
 	T_CHECK(got.len == 9 && !memcmp(got.p, "committed", 9));
