@@ -17,7 +17,11 @@
  *  4. Opening reads the ring of every reachable device, and takes the
  *     newest uberblock (highest txg) that is intact AND whose root block
  *     reads and verifies; older ones are the fallback.  Torn or rotten
- *     slots are skipped, never half-believed.
+ *     slots are skipped, never half-believed.  Each candidate's root is
+ *     read from the devices that candidate names (the labels may already
+ *     list a replacement it never committed), and a device index rebound
+ *     to another device keeps nothing of the previous one (open segment
+ *     files, counters, dirty time log).
  *  5. A commit that fails after writing anything leaves memory and disk out
  *     of step: the handle turns read-only (p->sticky) until reopened.
  *  6. Opening never writes unless the vault opened whole enough to use
@@ -151,6 +155,80 @@ static struct vg_pool *pool_alloc(struct vg_os *os)
 	return p;
 }
 
+static void set_path(char dst[VG_MAX_PATH + 1], const char *src)
+{
+	size_t n = strlen(src);
+	if (n > VG_MAX_PATH)
+		n = VG_MAX_PATH;
+	memmove(dst, src, n);
+	dst[n] = 0;
+}
+
+/* Forget the device bound at index d: its label and segment handles, its
+ * counters and dirty time log.  A handle kept across a rebind would send
+ * the next device's reads and repairs to the previous device's files. */
+static void unbind_dev(struct vg_pool *p, int d, uint64_t guid, const char *path)
+{
+	struct vg_dev *dev = &p->dev[d];
+	char keep[VG_MAX_PATH + 1];
+	set_path(keep, path); /* path may be dev->path itself */
+	vg_dev_close_all(p, d);
+	memset(dev, 0, sizeof *dev);
+	set_path(dev->path, keep);
+	dev->guid = guid;
+	dev->state = VG_DEV_ONLINE;
+}
+
+/* Bind index d to the device with the given guid at path: open its label
+ * and check it is that device of this vault.  Leaves UNAVAIL and a reason
+ * on failure. */
+static void bind_dev(struct vg_pool *p, int d, uint64_t guid, const char *path, bool rw)
+{
+	struct vg_dev *dev = &p->dev[d];
+	struct vg_label l;
+	unbind_dev(p, d, guid, path);
+	int err = open_label(p->os, dev->path, rw, &dev->label, &l);
+	if (!err && (l.vault_guid != p->vault_guid || l.dev_guid != guid)) {
+		err = VG_ERR(VG_EINVAL, "%s", l.vault_guid != p->vault_guid ? "holds a device of another vault"
+									    : "holds another device of this vault");
+		vg_os_close(dev->label);
+		dev->label = NULL;
+	}
+	if (err) {
+		dev->state = VG_DEV_UNAVAIL;
+		snprintf(dev->reason, sizeof dev->reason, "%s", vg_errmsg());
+	}
+}
+
+/* The members are the devices the uberblock p->ub names: a replacement
+ * whose uberblock never committed falls back to the device it was
+ * replacing, and a device the uberblock no longer names is not used.
+ * Called for every candidate uberblock before its root is read, so that
+ * the read (and what it repairs) goes to that state's devices; a device
+ * newly bound on a writable handle is locked first (VG_EBUSY if held). */
+static int bind_to_uber(struct vg_pool *p)
+{
+	for (int d = 0; d < p->ndevs; d++) {
+		uint64_t want = p->ub.dev[d].guid;
+		const struct vg_member *m = &p->label.member[d];
+		if (p->dev[d].guid == want)
+			continue;
+		if (m->guid == want || m->prev_guid == want) {
+			bind_dev(p, d, want, m->guid == want ? m->path : m->prev_path, p->writable);
+			int err = p->writable && vg_dev_usable(p, d) ? vg_os_lock(p->dev[d].label) : 0;
+			if (err)
+				return err;
+			continue;
+		}
+		unbind_dev(p, d, want, p->dev[d].path);
+		p->dev[d].state = VG_DEV_UNAVAIL;
+		snprintf(p->dev[d].reason, sizeof p->dev[d].reason,
+			 "the vault expects device %016llx here; open the vault through a current member",
+			 (unsigned long long)want);
+	}
+	return 0;
+}
+
 /* Devices the uberblock says were taken offline are not used (p->ub is
  * the candidate being considered). */
 static void apply_offline(struct vg_pool *p)
@@ -194,6 +272,9 @@ static int choose_uber(struct vg_pool *p, struct vg_uber *cand, int ncand)
 		p->ub = cand[i];
 		p->cursor_seg = cand[i].cursor_seg;
 		p->cursor_off = cand[i].cursor_off;
+		int err = bind_to_uber(p);
+		if (err)
+			return err;
 		apply_offline(p);
 		for (int d = 0; d < p->ndevs; d++) {
 			for (int k = 0; k < cand[i].ndevs; k++) {
@@ -209,6 +290,11 @@ static int choose_uber(struct vg_pool *p, struct vg_uber *cand, int ncand)
 				if (p->dev[d].dtl_start && !p->dev[d].dtl_end && vg_dev_usable(p, d))
 					p->dev[d].dtl_end = cand[i].txg + 1;
 			}
+			/* A replacement still being rebuilt: the device it replaced
+			 * stays the source of last resort across restarts. */
+			const struct vg_member *m = &p->label.member[d];
+			bool rebuilding = p->dev[d].dtl_start && m->prev_guid && m->guid == p->dev[d].guid;
+			set_path(p->dev[d].old_path, rebuilding ? m->prev_path : "");
 		}
 		/* An older state with no root at all is the empty vault of txg 1:
 		 * never a fallback for a newer one whose root is unreadable (that
@@ -364,67 +450,6 @@ static int tolerance_check(struct vg_pool *p)
 		      missing, p->ndevs, vg_layout_name(&p->layout, lb), tol, list);
 }
 
-static void set_path(char dst[VG_MAX_PATH + 1], const char *src)
-{
-	size_t n = strlen(src);
-	if (n > VG_MAX_PATH)
-		n = VG_MAX_PATH;
-	memmove(dst, src, n);
-	dst[n] = 0;
-}
-
-/* Bind index d to the device with the given guid at path: open its label
- * and check it is that device of this vault.  Leaves UNAVAIL and a reason
- * on failure. */
-static void bind_dev(struct vg_pool *p, int d, uint64_t guid, const char *path, bool rw)
-{
-	struct vg_dev *dev = &p->dev[d];
-	struct vg_label l;
-	vg_os_close(dev->label);
-	dev->label = NULL;
-	set_path(dev->path, path);
-	dev->guid = guid;
-	dev->state = VG_DEV_ONLINE;
-	dev->reason[0] = 0;
-	int err = open_label(p->os, dev->path, rw, &dev->label, &l);
-	if (!err && (l.vault_guid != p->vault_guid || l.dev_guid != guid)) {
-		err = VG_ERR(VG_EINVAL, "%s", l.vault_guid != p->vault_guid ? "holds a device of another vault"
-									    : "holds another device of this vault");
-		vg_os_close(dev->label);
-		dev->label = NULL;
-	}
-	if (err) {
-		dev->state = VG_DEV_UNAVAIL;
-		snprintf(dev->reason, sizeof dev->reason, "%s", vg_errmsg());
-	}
-}
-
-/* After the uberblock is chosen, the members are the devices it names: a
- * replacement whose uberblock never committed falls back to the device it
- * was replacing, and a device the uberblock no longer names is not used. */
-static void bind_to_uber(struct vg_pool *p, bool rw)
-{
-	for (int d = 0; d < p->ndevs; d++) {
-		uint64_t want = p->ub.dev[d].guid;
-		const struct vg_member *m = &p->label.member[d];
-		if (p->dev[d].guid == want)
-			continue;
-		if (m->guid == want)
-			bind_dev(p, d, m->guid, m->path, rw);
-		else if (m->prev_guid == want)
-			bind_dev(p, d, m->prev_guid, m->prev_path, rw);
-		else {
-			vg_os_close(p->dev[d].label);
-			p->dev[d].label = NULL;
-			p->dev[d].guid = want;
-			p->dev[d].state = VG_DEV_UNAVAIL;
-			snprintf(p->dev[d].reason, sizeof p->dev[d].reason,
-				 "the vault expects device %016llx here; open the vault through a current member",
-				 (unsigned long long)want);
-		}
-	}
-}
-
 int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool **out)
 {
 	struct vg_pool *p = pool_alloc(os);
@@ -475,28 +500,12 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 		return err;
 	}
 	/* Lock before anything may be written (reading the root can repair);
-	 * devices bound after the uberblock is chosen are locked then (taking
-	 * a lock this process holds again is a no-op). */
-	for (int pass = 0; pass < 2; pass++) {
-		for (int d = 0; rw && d < p->ndevs; d++)
-			if (vg_dev_usable(p, d) && (err = vg_os_lock(p->dev[d].label)))
-				goto fail;
-		if (pass == 0) {
-			if ((err = load_ubers(p)))
-				goto fail;
-			bind_to_uber(p, rw);
-			apply_offline(p);
-			/* A replacement still being rebuilt: the device it replaced
-			 * stays the source of last resort across restarts. */
-			for (int d = 0; d < p->ndevs; d++) {
-				const struct vg_member *m = &p->label.member[d];
-				if (p->dev[d].dtl_start && m->prev_guid && m->guid == p->dev[d].guid)
-					set_path(p->dev[d].old_path, m->prev_path);
-			}
-			if ((err = tolerance_check(p)))
-				goto fail;
-		}
-	}
+	 * devices bound while the uberblock is chosen are locked then. */
+	for (int d = 0; rw && d < p->ndevs; d++)
+		if (vg_dev_usable(p, d) && (err = vg_os_lock(p->dev[d].label)))
+			goto fail;
+	if ((err = load_ubers(p)) || (err = tolerance_check(p)))
+		goto fail;
 	*out = p;
 	return 0;
 fail:

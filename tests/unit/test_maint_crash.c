@@ -5,6 +5,11 @@
  * every N of the run.  After each "restart" the vault must open, a second
  * scrub must finish and leave nothing to repair, and the backup must
  * restore identical.
+ *
+ * Where a block's columns land (and so which crash exposes which mistake)
+ * depends on the block sizes: each action runs over several campaigns with
+ * different file sizes, and the replace campaigns replace different
+ * devices (the damaged one included).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +17,7 @@
 
 #include "base/err.h"
 #include "os/fault.h"
+#include "pool/impl.h"
 #include "repo/repo.h"
 #include "t.h"
 #include "workflow/backup.h"
@@ -23,6 +29,17 @@ static const char *devs[NDEV];
 static char devbuf[NDEV][512];
 static struct vg_id snap;
 
+#define ROOT_DEV (-1)
+struct campaign {
+	int size_step; /* file i (1..5) holds 300000 + i * size_step bytes */
+	/* The device replace_action replaces; ROOT_DEV: the one holding the
+	 * root block's first data column, which opening the vault reads
+	 * before it knows whether the replacement was committed. */
+	int victim;
+};
+static struct campaign cur;
+static int victim, entry; /* entry: the device the vault is opened through */
+
 static int setup(void)
 {
 	struct vg_layout l;
@@ -32,8 +49,9 @@ static int setup(void)
 		snprintf(devbuf[d], sizeof devbuf[d], "%s", t_path("v/dev%d", d));
 		devs[d] = devbuf[d];
 	}
-	if (t_sh("cd '%s' && mkdir -p v src/a && for i in 1 2 3 4 5; do head -c $((300000 + i * 5000)) /dev/urandom > src/f$i; done && "
-		 "for i in $(seq 1 20); do echo $i > src/a/s$i; done", t_tmpdir()))
+	if (t_sh("cd '%s' && rm -rf v src out template && mkdir -p v src/a && "
+		 "for i in 1 2 3 4 5; do head -c $((300000 + i * %d)) /dev/urandom > src/f$i; done && "
+		 "for i in $(seq 1 20); do echo $i > src/a/s$i; done", t_tmpdir(), cur.size_step))
 		return -1;
 	int err = vg_layout_parse("raidz1", NDEV, &l);
 	if (!err)
@@ -50,6 +68,16 @@ static int setup(void)
 		vg_backup_result_release(&res);
 		vg_repo_close(r);
 	}
+	struct vg_bp root;
+	bool has_root;
+	struct vg_geom g;
+	vg_pool_root(p, &root, &has_root);
+	if (!err && !has_root)
+		err = VG_EINVAL;
+	if (!err)
+		vg_geom_of(&l, root.psize, &root.dva[0], &g);
+	victim = cur.victim != ROOT_DEV ? cur.victim : err ? 1 : g.dev[0];
+	entry = victim == 0 ? 1 : 0;
 	int e2 = vg_pool_close(p);
 	if (err || e2)
 		return err ? err : e2;
@@ -64,7 +92,7 @@ static int setup(void)
 static int scrub_action(struct vg_os *os)
 {
 	struct vg_pool *p;
-	int err = vg_pool_open(os, devs[0], VG_POOL_RDWR, &p);
+	int err = vg_pool_open(os, devs[entry], VG_POOL_RDWR, &p);
 	if (err)
 		return err;
 	struct vg_scrub_opts o = {.checkpoint_secs = 1e-9}; /* checkpoint after every block */
@@ -78,11 +106,11 @@ static int scrub_action(struct vg_os *os)
 static int replace_action(struct vg_os *os)
 {
 	struct vg_pool *p;
-	int err = vg_pool_open(os, devs[0], VG_POOL_RDWR, &p);
+	int err = vg_pool_open(os, devs[entry], VG_POOL_RDWR, &p);
 	if (err)
 		return err;
 	struct vg_scrub_record none = {0};
-	if (!(err = vg_pool_replace(p, 2, t_path("v/new2"))) && !(err = vg_pool_scrub_put(p, &none))) {
+	if (!(err = vg_pool_replace(p, victim, t_path("v/new%d", victim))) && !(err = vg_pool_scrub_put(p, &none))) {
 		struct vg_scrub_opts o = {.checkpoint_secs = 1e-9};
 		struct vg_scrub_result res;
 		err = vg_scrub_run(p, &o, &res);
@@ -98,17 +126,24 @@ static void verify(uint64_t n)
 	struct vg_pool *p;
 	struct vg_repo *r;
 	T_OK(scrub_action(vg_os_posix()));
-	T_OK(vg_pool_open(vg_os_posix(), devs[0], VG_POOL_RDWR, &p));
+	T_OK(vg_pool_open(vg_os_posix(), devs[entry], VG_POOL_RDWR, &p));
 	struct vg_scrub_opts o = {0};
 	struct vg_scrub_result res;
 	T_OK(vg_scrub_run(p, &o, &res));
 	T_CHECKF(res.rec.errors == 0 && res.rec.unrecoverable == 0 && res.rebuilt_bytes == 0,
-		 "crash at write %llu: the scrub after the finishing scrub still found %llu errors, %llu rebuilt",
-		 (unsigned long long)n, (unsigned long long)res.rec.errors, (unsigned long long)res.rebuilt_bytes);
+		 "sizes +%d, device %d, crash at write %llu: the scrub after the finishing scrub still found "
+		 "%llu errors, %llu rebuilt", cur.size_step, victim, (unsigned long long)n,
+		 (unsigned long long)res.rec.errors, (unsigned long long)res.rebuilt_bytes);
 	vg_scrub_result_release(&res);
 	struct vg_pool_status st;
 	vg_pool_status(p, &st);
 	T_EQ(st.state, VG_POOL_ONLINE);
+	/* A replacement the crash cut before its commit is no member: nothing
+	 * meant for the device it would have replaced may land there. */
+	const char *newdev = t_path("v/new%d", victim);
+	T_CHECKF(!strcmp(st.dev[victim].path, newdev) || t_sh("ls '%s' 2>/dev/null | grep -q seg-", newdev) != 0,
+		 "sizes +%d, device %d, crash at write %llu: segment files written to '%s', not a member",
+		 cur.size_step, victim, (unsigned long long)n, newdev);
 	T_OK(vg_repo_open(p, NULL, &r));
 	t_sh("rm -rf '%s'", t_path("out"));
 	struct vg_restore_opts ro = {.target = t_path("out")};
@@ -119,9 +154,12 @@ static void verify(uint64_t n)
 	vg_repo_close(r);
 	T_OK(vg_pool_close(p));
 	T_CHECKF(t_sh("diff -r '%s' '%s/src' >/dev/null", t_path("src"), t_path("out")) == 0,
-		 "crash at write %llu: restore differs", (unsigned long long)n);
+		 "sizes +%d, device %d, crash at write %llu: restore differs", cur.size_step, victim,
+		 (unsigned long long)n);
 }
 
+/* Every one of the first writes (the labels and the first commit of a
+ * replace are there), then about 60 crash points spread over the rest. */
 static void power_loss(int (*action)(struct vg_os *))
 {
 	T_OK(setup());
@@ -133,7 +171,7 @@ static void power_loss(int (*action)(struct vg_os *))
 	uint64_t total = c.writes;
 	T_CHECK(total > 5);
 	uint64_t step = total > 60 ? total / 60 : 1;
-	for (uint64_t n = 1; n <= total; n += step) {
+	for (uint64_t n = 1; n <= total; n += n < 16 ? 1 : step) {
 		T_EQ(t_sh("cd '%s' && rm -rf v && cp -a template v", t_tmpdir()), 0);
 		os = vg_os_fault_new(vg_os_posix());
 		vg_fault_crash_at(os, n, n * 7919 + 3);
@@ -146,5 +184,23 @@ static void power_loss(int (*action)(struct vg_os *))
 	}
 }
 
-TEST(power_loss_during_scrub) { power_loss(scrub_action); }
-TEST(power_loss_during_replace) { power_loss(replace_action); }
+static void campaigns(int (*action)(struct vg_os *), const struct campaign *list, size_t n)
+{
+	for (size_t i = 0; i < n && !t_failed(); i++) {
+		cur = list[i];
+		power_loss(action);
+	}
+}
+
+TEST(power_loss_during_scrub)
+{
+	/* (a scrub replaces nothing: victim 0 only opens through device 1) */
+	static const struct campaign list[] = {{5000, 2}, {7000, 2}, {61000, 0}};
+	campaigns(scrub_action, list, sizeof list / sizeof list[0]);
+}
+
+TEST(power_loss_during_replace)
+{
+	static const struct campaign list[] = {{5000, 2}, {7000, 2}, {7000, 1}, {5000, ROOT_DEV}, {61000, ROOT_DEV}};
+	campaigns(replace_action, list, sizeof list / sizeof list[0]);
+}

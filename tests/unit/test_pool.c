@@ -568,6 +568,61 @@ TEST(replace_reads_old_device_only_when_needed)
 	vg_pool_close(p);
 }
 
+/* Power cut during replace, after the new device's label and one other
+ * member's label are written but before the uberblock names the new
+ * device: the vault is still the old device's.  Opening reads the root
+ * before it knows that; nothing of the new, empty device may stand in for
+ * the old one (no error blamed on it, no repair written to the new
+ * directory, no read served from it), so damage on another device is
+ * still within the redundancy.  Every device index is replaced in turn so
+ * that the root's data columns lie on the replaced device for some. */
+TEST(replace_cut_before_its_commit_keeps_the_old_device)
+{
+	struct fixture fx;
+	struct vg_pool *p;
+	struct vg_layout l;
+	struct vg_geom g;
+	int root_on_victim = 0;
+	T_OK(vg_layout_parse("raidz1", 4, &l));
+	for (int d = 1; d < 4; d++) {
+		T_EQ(t_sh("rm -rf '%s'/*", t_tmpdir()), 0);
+		T_OK(make_vault(&fx, "raidz1", 4));
+		vg_geom_of(&l, fx.root.psize, &fx.root.dva[0], &g);
+		for (int c = 0; c < g.ndata; c++)
+			root_on_victim += g.dev[c] == d;
+		struct vg_os *os = vg_os_fault_new(vg_os_posix());
+		T_OK(vg_pool_open(os, fx.paths[0], VG_POOL_RDWR, &p));
+		/* write 1: the new label; 2 and 3: both label copies of dev0 */
+		vg_fault_crash_at(os, 3, 17 + (uint64_t)d);
+		T_EQ(vg_pool_replace(p, d, t_path("new")), VG_ECRASH);
+		T_OK(vg_fault_powerloss(os, NULL));
+		vg_pool_close(p);
+		vg_os_destroy(os);
+		int other = d % 3 + 1;
+		scribble(fx.paths[other], 99 + (uint64_t)d);
+
+		T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+		struct vg_pool_status st;
+		vg_pool_status(p, &st);
+		T_CHECK(!strcmp(st.dev[d].path, fx.paths[d]));
+		T_EQ(st.dev[d].read_errs + st.dev[d].cksum_errs, 0);
+		T_EQ(read_all(p, &fx), 0);
+		struct vg_scrub_counts c = {0};
+		scrub_all(p, &fx, &c);
+		T_EQ(c.unrecoverable, 0);
+		T_CHECK(c.errors > 0 && cksum_errs(p, other) > 0);
+		vg_pool_status(p, &st);
+		T_EQ(st.dev[d].read_errs + st.dev[d].cksum_errs, 0);
+		T_EQ(st.state, VG_POOL_ONLINE);
+		T_OK(vg_pool_close(p));
+		T_CHECKF(t_sh("ls '%s' | grep -q seg-", t_path("new")) != 0,
+			 "replacing device %d: segment files written to the uncommitted new device", d);
+		if (t_failed())
+			return;
+	}
+	T_CHECK(root_on_victim > 0);
+}
+
 /* A missing device plus silent damage on another, within raidz2: the
  * search must also try erasing a corrupt parity column that the rebuild
  * of the missing data column relies on. */
