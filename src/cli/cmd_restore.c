@@ -93,7 +93,8 @@ int cmd_restore(int argc, char **argv)
 	if (!spec)
 		return cli_fail(VG_ERR(VG_ENOMEM, "out of memory"));
 	char *colon = strchr(spec, ':');
-	struct vg_restore_opts o = {.target = target, .subpath = colon ? colon + 1 : NULL, .verify = verify};
+	struct vg_restore_opts o = {.target = target, .subpath = colon ? colon + 1 : NULL, .verify = verify,
+				    .threads = cli_workers()};
 	if (colon)
 		*colon = 0;
 	cli_raise_nofile();

@@ -60,6 +60,7 @@ struct job {
 struct cached_pack {
 	struct vg_bp bp;
 	uint8_t *data;
+	size_t cap;
 	uint64_t tick;
 };
 

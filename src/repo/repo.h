@@ -92,6 +92,13 @@ void vg_repo_index_stats(struct vg_repo *r, struct vg_dindex_stats *out);
  * against its id.  VG_ENOENT if unknown; VG_ECORRUPT if the type differs
  * or the content does not match. */
 int vg_repo_get(struct vg_repo *r, int otype, const struct vg_id *id, struct vg_buf *out);
+/* The same for threads reading in parallel: s is the calling thread's own
+ * (vg_repo_reader_init; release with vg_sealer_release), tmp its scratch
+ * for the stored bytes; decryption and decompression then run without
+ * the repository's read lock. */
+int vg_repo_reader_init(struct vg_repo *r, struct vg_sealer *s);
+int vg_repo_get_with(struct vg_repo *r, struct vg_sealer *s, struct vg_buf *tmp, int otype, const struct vg_id *id,
+		     struct vg_buf *out);
 
 /* Trees: split into parts when large, joined again on load. */
 int vg_repo_put_tree(struct vg_repo *r, const struct vg_tree_entry *e, size_t n, struct vg_id *id,

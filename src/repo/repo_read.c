@@ -35,16 +35,19 @@ static int pack_bytes(struct vg_repo *r, const struct vg_bp *bp, const uint8_t *
 		if (!c->data || (victim->data && c->tick < victim->tick))
 			victim = c;
 	}
-	uint8_t *buf = malloc(bp->psize);
-	if (!buf)
-		return VG_ERR(VG_ENOMEM, "out of memory reading a %u-byte pack", bp->psize);
-	int err = vg_pool_read(r->pool, bp, buf);
-	if (err) {
-		free(buf);
-		return err;
+	/* the victim's memory is reused: a fresh 4 MiB each time would be
+	 * mapped and faulted in anew for every pack */
+	uint8_t *buf = victim->data;
+	if (victim->cap < bp->psize) {
+		if (!(buf = realloc(victim->data, bp->psize)))
+			return VG_ERR(VG_ENOMEM, "out of memory reading a %u-byte pack", bp->psize);
+		victim->data = buf;
+		victim->cap = bp->psize;
 	}
-	free(victim->data);
-	victim->data = buf;
+	victim->bp = (struct vg_bp){0}; /* matches nothing until the read succeeds */
+	int err = vg_pool_read(r->pool, bp, buf);
+	if (err)
+		return err;
 	victim->bp = *bp;
 	victim->tick = ++r->tick;
 	*out = buf;
@@ -56,6 +59,7 @@ void vg_repo_cache_release(struct vg_repo *r)
 	for (int i = 0; i < VG_READ_CACHE; i++) {
 		free(r->cache[i].data);
 		r->cache[i].data = NULL;
+		r->cache[i].cap = 0;
 	}
 }
 
@@ -90,7 +94,17 @@ static int lookup(struct vg_repo *r, const struct vg_id *id, struct vg_index_ent
 	return VG_ERR(VG_EINVAL, "object is still pending after a flush");
 }
 
-int vg_repo_get(struct vg_repo *r, int otype, const struct vg_id *id, struct vg_buf *out)
+int vg_repo_reader_init(struct vg_repo *r, struct vg_sealer *s)
+{
+	return vg_sealer_init(s, 0, r->root.cfg.enc, r->root.cfg.enc == VG_ENC_NONE ? NULL : r->master);
+}
+
+/* With s == NULL the shared read sealer unseals under r->rlock; with a
+ * caller's own sealer the stored bytes are copied out of the cache under
+ * the lock and unsealed without it, so several threads decrypt and
+ * decompress at once. */
+static int get(struct vg_repo *r, struct vg_sealer *s, struct vg_buf *stored, int otype, const struct vg_id *id,
+	       struct vg_buf *out)
 {
 	struct vg_index_entry e;
 	struct vg_bp bp;
@@ -112,9 +126,13 @@ int vg_repo_get(struct vg_repo *r, int otype, const struct vg_id *id, struct vg_
 		vg_err_prefix(err, "reading %s", what);
 	else if ((uint64_t)e.off + e.slen > bp.psize)
 		err = VG_ERR(VG_ECORRUPT, "%s lies outside its pack", what);
-	else
+	else if (!s)
 		err = vg_unseal(&r->rsealer, e.comp, e.enc, pack + e.off, e.slen, e.rlen, out, what);
+	else if (!(err = vg_buf_reserve(stored, e.slen ? e.slen : 1)))
+		memcpy(stored->p, pack + e.off, e.slen);
 	pthread_mutex_unlock(&r->rlock);
+	if (!err && s)
+		err = vg_unseal(s, e.comp, e.enc, stored->p, e.slen, e.rlen, out, what);
 	if (err)
 		return err;
 	struct vg_id got;
@@ -123,6 +141,17 @@ int vg_repo_get(struct vg_repo *r, int otype, const struct vg_id *id, struct vg_
 	if (!vg_id_eq(&got, id))
 		return VG_ERR(VG_ECORRUPT, "%s does not match its id: the vault holds wrong data for it", what);
 	return 0;
+}
+
+int vg_repo_get(struct vg_repo *r, int otype, const struct vg_id *id, struct vg_buf *out)
+{
+	return get(r, NULL, NULL, otype, id, out);
+}
+
+int vg_repo_get_with(struct vg_repo *r, struct vg_sealer *s, struct vg_buf *tmp, int otype, const struct vg_id *id,
+		     struct vg_buf *out)
+{
+	return get(r, s, tmp, otype, id, out);
 }
 
 /* --- trees --- */

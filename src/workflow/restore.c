@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "os/fs.h"
 #include "workflow/browse.h"
+#include "workflow/fetch.h"
 
 #define MAX_DEPTH 4096
 
@@ -31,6 +32,7 @@ struct rctx {
 	struct vg_restore_result *res;
 	bool owner;
 	struct vg_buf chunk;
+	struct vg_fetcher *fetch; /* NULL: chunks are read on this thread */
 	struct vg_restore_progress prog;
 	struct vg_fs_dir *root; /* the target */
 	struct hardlink *hl;    /* first restored name of each link set, by group */
@@ -220,14 +222,26 @@ static void restore_file(struct rctx *c, struct vg_fs_dir *d, const struct vg_tr
 	if (!(err = vg_tree_extents(e, &k.ext, &k.n)) && c->o->verify &&
 	    !(lens = malloc((e->nchunks ? e->nchunks : 1) * sizeof *lens)))
 		err = VG_ERR(VG_ENOMEM, "out of memory");
+	/* a file of several chunks is read ahead by the fetcher's threads */
+	bool ahead = c->fetch && e->nchunks > 1 && !err;
+	if (ahead)
+		vg_fetcher_begin(c->fetch, e->chunks, e->nchunks);
 	for (size_t i = 0; i < e->nchunks && !err; i++) {
-		if ((err = vg_repo_get(c->r, VG_OT_CHUNK, &e->chunks[i], &c->chunk)) < 0)
+		const uint8_t *p = NULL;
+		size_t len = 0;
+		if (ahead)
+			err = vg_fetcher_next(c->fetch, i, &p, &len);
+		else if (!(err = vg_repo_get(c->r, VG_OT_CHUNK, &e->chunks[i], &c->chunk)))
+			p = c->chunk.p, len = c->chunk.len;
+		if (err)
 			break;
-		err = sink_write(&k, c->chunk.p, c->chunk.len);
-		total += c->chunk.len;
+		err = sink_write(&k, p, len);
+		total += len;
 		if (lens)
-			lens[i] = (uint32_t)c->chunk.len;
+			lens[i] = (uint32_t)len;
 	}
+	if (ahead)
+		vg_fetcher_end(c->fetch);
 	uint64_t want = e->st.size;
 	if (k.ext) {
 		want = 0;
@@ -350,6 +364,10 @@ int vg_restore_run(struct vg_repo *r, const struct vg_id *snap, const struct vg_
 	int err = vg_repo_snapshot_load(r, snap, &s);
 	if (err)
 		return err;
+	if ((err = vg_fetcher_start(r, o->threads, &c.fetch)) < 0) {
+		vg_snapshot_release(&s);
+		return err;
+	}
 	if (!(err = vg_browse_resolve(r, &s, o->subpath ? o->subpath : "", &dir, &holder, &entry)) &&
 	    !(err = vg_fs_target_open(o->target, &d))) {
 		c.root = d;
@@ -359,6 +377,7 @@ int vg_restore_run(struct vg_repo *r, const struct vg_id *snap, const struct vg_
 			restore_tree(&c, d, &dir, 0);
 	}
 	vg_fs_dir_close(d);
+	vg_fetcher_stop(c.fetch);
 	for (size_t i = 0; i < c.nhl; i++)
 		free(c.hl[i].rel);
 	free(c.hl);

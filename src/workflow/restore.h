@@ -38,6 +38,7 @@ struct vg_restore_opts {
 	const char *target;
 	const char *subpath; /* NULL or "": the whole snapshot */
 	bool verify;         /* read every restored file back and check it against the chunk ids */
+	int threads;         /* reading chunks ahead (decrypt, decompress, check); 0: none */
 	void (*progress)(void *ctx, const struct vg_restore_progress *p);
 	void *ctx;
 };

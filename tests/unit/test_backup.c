@@ -71,7 +71,7 @@ static int backup1(struct vault *v, const char *path, struct vg_backup_result *r
 static int restore1(struct vault *v, const struct vg_id *id, const char *sub, const char *target,
 		    struct vg_restore_result *res)
 {
-	struct vg_restore_opts o = {.target = target, .subpath = sub};
+	struct vg_restore_opts o = {.target = target, .subpath = sub, .threads = 2}; /* chunks read ahead */
 	return vg_restore_run(v->r, id, &o, res);
 }
 
