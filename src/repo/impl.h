@@ -38,13 +38,15 @@ struct packer {
 	size_t target;
 };
 
-/* Small chunks travel in batches: one job, many objects in one buffer. */
+/* Small new chunks travel in batches: one job, many objects in one buffer.
+ * The caller hashes them (cheap at this size, and a directory's tree can
+ * then be stored without waiting for a worker); workers seal them. */
 #define VG_BATCH_BYTES (1u << 20)
 #define VG_BATCH_MAX 256u
 
 struct job_item {
 	uint32_t off, len;
-	struct vg_id *slot; /* where the worker writes the id */
+	struct vg_id id;
 };
 
 struct job {
@@ -53,7 +55,7 @@ struct job {
 	struct vg_id *slot; /* non-NULL: the worker computes id, writes it here */
 	uint8_t *data;      /* a pool buffer, given back by the worker */
 	size_t len;
-	struct job_item *items; /* a batch (malloc'd): data holds them all */
+	struct job_item *items; /* a batch (malloc'd): data holds them all, ids known */
 	uint32_t nitems;
 };
 

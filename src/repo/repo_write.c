@@ -235,7 +235,8 @@ static int job_run(struct vg_repo *r, struct wctx *w, struct job *j)
 {
 	int err = 0;
 	for (uint32_t i = 0; i < j->nitems && !err; i++)
-		err = hash_store(r, w, j->otype, j->data + j->items[i].off, j->items[i].len, j->items[i].slot);
+		err = vg_repo_pack_object(r, &w->s, &w->pk, j->otype, &j->items[i].id, j->data + j->items[i].off,
+					  j->items[i].len);
 	if (j->items)
 		return err;
 	if (j->slot)
@@ -268,7 +269,7 @@ static void *worker(void *arg)
 		free(j.items);
 		if (err)
 			record_err(r, err);
-		if (j.slot || j.items) {
+		if (j.slot) {
 			pthread_mutex_lock(&r->qlock);
 			if (--r->ids_pending == 0)
 				pthread_cond_broadcast(&r->qids);
@@ -354,7 +355,7 @@ static int enqueue_job(struct vg_repo *r, struct job j)
 	if (!err) {
 		r->q[(r->qhead + r->qlen) % r->qcap] = j;
 		r->qlen++;
-		r->ids_pending += j.slot || j.items;
+		r->ids_pending += j.slot != NULL;
 		pthread_cond_signal(&r->qcond);
 	}
 	pthread_mutex_unlock(&r->qlock);
@@ -384,8 +385,8 @@ static int batch_submit(struct vg_repo *r)
 	return enqueue_job(r, j);
 }
 
-/* Copy a small chunk into the open batch; its id arrives in *slot. */
-static int batch_add(struct vg_repo *r, const uint8_t *data, size_t len, struct vg_id *slot)
+/* Copy a small new chunk into the open batch, for a worker to seal. */
+static int batch_add(struct vg_repo *r, const uint8_t *data, size_t len, const struct vg_id *id)
 {
 	struct job *b = &r->batch;
 	int err;
@@ -402,16 +403,14 @@ static int batch_add(struct vg_repo *r, const uint8_t *data, size_t len, struct 
 		b->otype = VG_OT_CHUNK;
 	}
 	memcpy(b->data + b->len, data, len);
-	b->items[b->nitems++] = (struct job_item){.off = (uint32_t)b->len, .len = (uint32_t)len, .slot = slot};
+	b->items[b->nitems++] = (struct job_item){.off = (uint32_t)b->len, .len = (uint32_t)len, .id = *id};
 	b->len += len;
 	return 0;
 }
 
 int vg_repo_wait_ids(struct vg_repo *r)
 {
-	int err = batch_submit(r);
-	if (err)
-		return fail_sticky(r, err);
+	int err;
 	pthread_mutex_lock(&r->qlock);
 	while (r->ids_pending)
 		pthread_cond_wait(&r->qids, &r->qlock);
@@ -531,18 +530,17 @@ int vg_repo_put_chunk(struct vg_repo *r, uint8_t *buf, size_t len, struct vg_id 
 		err = enqueue(r, VG_OT_CHUNK, NULL, slot, buf, len);
 		return err ? fail_sticky(r, err) : 0;
 	}
-	if (r->nworkers) {
-		err = batch_add(r, buf, len, slot);
-		vg_repo_buf_put(r, buf);
-		return err ? fail_sticky(r, err) : 0;
-	}
 	bool added;
-	err = vg_id_compute(&r->key, buf, len, slot);
-	if (err) {
+	if ((err = vg_id_compute(&r->key, buf, len, slot)) < 0) {
 		vg_repo_buf_put(r, buf);
 		return err;
 	}
-	return vg_repo_put_buf(r, slot, buf, len, &added);
+	if (!r->nworkers)
+		return vg_repo_put_buf(r, slot, buf, len, &added);
+	if ((err = claim(r, VG_OT_CHUNK, slot, len, &added)) == 0 && added)
+		err = batch_add(r, buf, len, slot);
+	vg_repo_buf_put(r, buf);
+	return err ? fail_sticky(r, err) : 0;
 }
 
 int vg_repo_put(struct vg_repo *r, int otype, const void *data, size_t len, struct vg_id *id, bool *added)
