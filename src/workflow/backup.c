@@ -1,10 +1,11 @@
 /*
  * backup.c - the backup workflow (see backup.h).
  *
- * Shape of a run: one reader (this thread) walks, reads, chunks and hashes;
- * each chunk is read into a buffer of the repository's pool, and
- * vg_repo_put_buf() hands a new one to the repository's workers as it is,
- * which compress, encrypt and pack it.  The tree of a directory is stored once
+ * Shape of a run: one reader (this thread) walks, reads and chunks; each
+ * chunk is read into a buffer of the repository's pool, and
+ * vg_repo_put_chunk() hands it to the repository's workers as it is,
+ * which hash it, look it up, and compress, encrypt and pack it when it is
+ * new; their ids land in the file's entry.  The tree of a directory is stored once
  * all its entries are known, so trees are built bottom-up as the walk
  * returns; the parent snapshot's tree of the same directory is walked
  * alongside (one per level) for incremental reuse.  Memory is bounded by
