@@ -2,9 +2,10 @@
 #
 #   make                 release build in build/release (bin: build/release/vigil)
 #   make MODE=asan       ASan+UBSan build in build/asan (used by the tests)
+#   make MODE=tsan       ThreadSanitizer build in build/tsan (the threads test)
 #   make deps            install Debian packages (scripts/install-deps.sh, needs root)
 #   make demo            build, then run the demo (scripts/demo.sh)
-#   make check           ASan+UBSan build, then the whole test suite (tests/run)
+#   make check           ASan+UBSan, release and TSan builds, then the whole test suite (tests/run)
 #   make fuzz            libFuzzer targets in build/fuzz (clang)
 #
 # Sources are found by folder: src/<layer>/*.c go into libvigil.a, except
@@ -27,10 +28,12 @@ ifeq ($(MODE),release)
   OPT := -O2 -g
 else ifeq ($(MODE),asan)
   OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(MODE),tsan)
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 else ifeq ($(MODE),debug)
   OPT := -O0 -g
 else
-  $(error unknown MODE '$(MODE)': use release, asan or debug)
+  $(error unknown MODE '$(MODE)': use release, asan, tsan or debug)
 endif
 
 CFLAGS_ALL := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
@@ -83,6 +86,7 @@ demo: all
 check:
 	$(MAKE) MODE=asan tests
 	$(MAKE) MODE=release all
+	$(MAKE) MODE=tsan all
 	tests/run
 
 bench: all $(BENCH_BIN)

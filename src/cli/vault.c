@@ -265,7 +265,13 @@ void cli_raise_nofile(void)
 
 int cli_workers(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	/* VIGIL_WORKERS (1..16) caps the threads of a backup or restore, e.g.
+	 * to leave cores to a database; a malformed value is ignored */
+	const char *e = getenv("VIGIL_WORKERS");
+	char *end = NULL;
+	long n = e && *e ? strtol(e, &end, 10) : 0;
+	if (!e || !*e || *end || n < 1 || n > 16)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : n > 16 ? 16 : (int)n;
 }
 
