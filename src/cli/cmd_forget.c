@@ -162,14 +162,14 @@ static json_t *snap_json(const struct vg_prune_snap *p)
 
 static json_t *gc_json(const struct vg_gc_result *g)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I}", "objects",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:b}", "objects",
 			 (json_int_t)g->objects, "dead_objects", (json_int_t)g->dead_objects, "dead_bytes",
 			 (json_int_t)g->dead_bytes, "packs", (json_int_t)g->packs, "dead_packs",
 			 (json_int_t)g->dead_packs, "repacked_packs", (json_int_t)g->repacked_packs, "moved_bytes",
 			 (json_int_t)g->moved_bytes, "segments", (json_int_t)g->segments, "cleaned_segments",
 			 (json_int_t)g->cleaned_segments, "kept_segments", (json_int_t)g->kept_segments, "committed",
 			 g->committed, "freed_files", (json_int_t)g->freed.files, "freed_bytes",
-			 (json_int_t)g->freed.bytes);
+			 (json_int_t)g->freed.bytes, "free_deferred", g->freed.deferred);
 }
 
 static void print_group(const struct vg_prune_result *res, size_t g, bool forget, bool dry)
@@ -218,7 +218,10 @@ static void print_human(const struct vg_prune_result *res, bool dry)
 	       x->cleaned_segments - x->kept_segments, x->segments, cli_bytes(x->moved_bytes));
 	if (x->kept_segments)
 		printf("kept %u segments holding blocks that could not be read (run 'vigil scrub')\n", x->kept_segments);
-	if (!dry)
+	if (!dry && x->freed.deferred)
+		printf("no segment file deleted: the vault is being read (a restore, ls, scrub...); "
+		       "the next prune deletes them\n");
+	else if (!dry)
 		printf("freed %llu segment files (%s)\n", (unsigned long long)x->freed.files, cli_bytes(x->freed.bytes));
 }
 

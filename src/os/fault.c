@@ -437,6 +437,17 @@ static int f_lock(struct vg_file *vf)
 	return err;
 }
 
+static int f_lock_shared(struct vg_file *vf)
+{
+	struct fh *f = (struct fh *)vf;
+	struct twin *t = (struct twin *)vf->os;
+	lock(t);
+	int err = file_begin(f, VG_FAULT_META, "lock", 0, 0);
+	unlock(t);
+	/* waiting happens outside the twin's lock: the holder may need it */
+	return err ? err : vg_os_lock_shared(f->in);
+}
+
 /* ---- ops on names ---- */
 
 /* The common start of an op on a path: 0 to go on. */
@@ -650,6 +661,7 @@ static const struct vg_os_ops fault_ops = {
 	.size = f_size,
 	.truncate = f_truncate,
 	.lock = f_lock,
+	.lock_shared = f_lock_shared,
 	.stat = f_stat,
 	.mkdir = f_mkdir,
 	.unlink = f_unlink,

@@ -63,6 +63,9 @@ struct vg_os_ops {
 	int (*truncate)(struct vg_file *f, uint64_t size);
 	/* Exclusive advisory lock held until close; VG_EBUSY if held elsewhere. */
 	int (*lock)(struct vg_file *f);
+	/* Shared advisory lock held until close; waits while an exclusive one
+	 * is held elsewhere. */
+	int (*lock_shared)(struct vg_file *f);
 	int (*stat)(struct vg_os *os, const char *path, struct vg_os_stat *out);
 	int (*mkdir)(struct vg_os *os, const char *path);
 	int (*unlink)(struct vg_os *os, const char *path);
@@ -102,6 +105,7 @@ static inline int vg_os_sync(struct vg_file *f) { return f->os->ops->sync(f); }
 static inline int vg_os_size(struct vg_file *f, uint64_t *out) { return f->os->ops->size(f, out); }
 static inline int vg_os_truncate(struct vg_file *f, uint64_t size) { return f->os->ops->truncate(f, size); }
 static inline int vg_os_lock(struct vg_file *f) { return f->os->ops->lock(f); }
+static inline int vg_os_lock_shared(struct vg_file *f) { return f->os->ops->lock_shared(f); }
 static inline int vg_os_stat(struct vg_os *os, const char *path, struct vg_os_stat *out)
 {
 	return os->ops->stat(os, path, out);

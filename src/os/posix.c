@@ -171,6 +171,15 @@ static int p_lock(struct vg_file *vf)
 	return 0;
 }
 
+static int p_lock_shared(struct vg_file *vf)
+{
+	struct pfile *f = (struct pfile *)vf;
+	while (flock(f->fd, LOCK_SH) < 0)
+		if (errno != EINTR)
+			return VG_ERRNO(errno, "cannot lock '%s'", vf->path);
+	return 0;
+}
+
 static int p_stat(struct vg_os *os, const char *path, struct vg_os_stat *out)
 {
 	(void)os;
@@ -284,6 +293,7 @@ static const struct vg_os_ops posix_ops = {
 	.size = p_size,
 	.truncate = p_truncate,
 	.lock = p_lock,
+	.lock_shared = p_lock_shared,
 	.stat = p_stat,
 	.mkdir = p_mkdir,
 	.unlink = p_unlink,

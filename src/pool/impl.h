@@ -27,6 +27,7 @@
 #define VG_UB_RING_OFF (2u * VG_LABEL_SIZE)
 #define VG_LABEL_FILE_SIZE (VG_UB_RING_OFF + VG_UB_SLOTS * VG_UB_SLOT)
 #define VG_LABEL_NAME "label"
+#define VG_READERS_NAME "readers.lock" /* shared-locked by read-only opens */
 #define VG_MAX_PATH 4000u
 #define VG_SEG_CACHE 64 /* open segment handles kept per device */
 #define VG_BUF_CACHE 8  /* idle scratch buffers kept per pool */
@@ -124,6 +125,7 @@ struct vg_dev {
 struct vg_pool {
 	struct vg_os *os;
 	bool writable;
+	struct vg_file *readers;      /* a read-only open's shared lock (space.c) */
 	int sticky;                   /* != 0: refuse writes with VG_EREADONLY */
 	struct vg_label label;        /* of the device we opened through */
 	struct vg_layout layout;

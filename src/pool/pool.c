@@ -139,6 +139,7 @@ static void pool_free(struct vg_pool *p)
 		return;
 	for (int d = 0; d < p->ndevs; d++)
 		vg_dev_close_all(p, d);
+	vg_os_close(p->readers);
 	vg_pool_bufs_free(p);
 	free(p->errs);
 	pthread_mutex_destroy(&p->lock);
@@ -504,6 +505,10 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 	for (int d = 0; rw && d < p->ndevs; d++)
 		if (vg_dev_usable(p, d) && (err = vg_os_lock(p->dev[d].label)))
 			goto fail;
+	/* A reader takes its shared lock before it picks a state, so a prune
+	 * never deletes a segment that state may name (space.c). */
+	if (!rw && !(flags & VG_POOL_PROBE))
+		vg_pool_reader_lock(p, path);
 	if ((err = load_ubers(p)) || (err = tolerance_check(p)))
 		goto fail;
 	*out = p;

@@ -264,12 +264,18 @@ uint32_t vg_pool_cursor_seg(const struct vg_pool *p);
 struct vg_pool_reclaim {
 	uint64_t files; /* segment files deleted, all devices */
 	uint64_t bytes; /* their apparent sizes */
+	bool deferred;  /* nothing deleted: a reader had the vault open */
 };
 /* Delete, on every usable device, the segment files numbered below
  * min(nsegs, the committed cursor's segment) whose live[seg] is 0.  Call
  * it after the commit that stopped using them returned.  The segments of
- * the committed root and error log are kept whatever live[] says. */
+ * the committed root and error log are kept whatever live[] says.  A
+ * read-only open holds a shared lock on its device's `readers.lock` from
+ * before it picks a state until it closes; while any is held nothing is
+ * deleted (out->deferred): that reader may still need the old segments. */
 int vg_pool_reclaim(struct vg_pool *p, const uint8_t *live, uint32_t nsegs, struct vg_pool_reclaim *out);
+/* Taken by vg_pool_open for read-only opens (not probes). */
+void vg_pool_reader_lock(struct vg_pool *p, const char *dev);
 /* 0 if every copy of bp lies below the committed cursor and its segment
  * file exists on every usable device holding a column of it; otherwise
  * VG_ECORRUPT / VG_ENOENT saying which. */

@@ -152,6 +152,50 @@ static int sweep_dev(struct vg_pool *p, int d, struct sweep *s, struct vg_pool_r
 	return err;
 }
 
+/* Open a device's readers lock file, creating it when the directory
+ * allows; NULL when it cannot be had (a reader then goes unprotected,
+ * as on a read-only medium where nothing is pruned anyway). */
+static struct vg_file *readers_file(struct vg_pool *p, const char *dev)
+{
+	struct vg_file *f = NULL;
+	char *path = vg_path_join(dev, VG_READERS_NAME);
+	if (path && vg_os_open(p->os, path, VG_O_RDWR | VG_O_CREAT, &f) < 0 &&
+	    vg_os_open(p->os, path, VG_O_RDONLY, &f) < 0)
+		f = NULL;
+	free(path);
+	return f;
+}
+
+void vg_pool_reader_lock(struct vg_pool *p, const char *dev)
+{
+	struct vg_file *f = readers_file(p, dev);
+	if (f && vg_os_lock_shared(f) < 0) {
+		vg_os_close(f);
+		f = NULL;
+	}
+	p->readers = f;
+}
+
+/* Exclusive locks on every usable device's readers file, or false (all
+ * released) when a reader holds one: its state may name dead segments. */
+static bool no_readers(struct vg_pool *p, struct vg_file **held)
+{
+	bool ok = true;
+	for (int d = 0; d < p->ndevs; d++) {
+		held[d] = NULL;
+		if (ok && vg_dev_usable(p, d) && (held[d] = readers_file(p, p->dev[d].path)) &&
+		    vg_os_lock(held[d]) == VG_EBUSY)
+			ok = false;
+	}
+	if (!ok)
+		for (int d = 0; d < p->ndevs; d++) {
+			vg_os_close(held[d]);
+			held[d] = NULL;
+		}
+	vg_err_clear();
+	return ok;
+}
+
 int vg_pool_reclaim(struct vg_pool *p, const uint8_t *live, uint32_t nsegs, struct vg_pool_reclaim *out)
 {
 	memset(out, 0, sizeof *out);
@@ -169,7 +213,13 @@ int vg_pool_reclaim(struct vg_pool *p, const uint8_t *live, uint32_t nsegs, stru
 		keep[s] = live[s] || (p->ub.has_root && bp_in_seg(&p->ub.root, s)) ||
 			  (p->ub.has_errlog && bp_in_seg(&p->ub.errlog, s));
 	struct sweep sw = {.live = keep, .nsegs = nsegs};
+	struct vg_file *held[VG_POOL_MAX_DEVS];
 	int err = 0;
+	if (!no_readers(p, held)) {
+		out->deferred = true; /* the next reclaim deletes them */
+		free(keep);
+		return 0;
+	}
 	for (int d = 0; d < p->ndevs; d++) {
 		if (!vg_dev_usable(p, d))
 			continue; /* its dead files go at a later reclaim */
@@ -177,6 +227,8 @@ int vg_pool_reclaim(struct vg_pool *p, const uint8_t *live, uint32_t nsegs, stru
 		if (e && !err)
 			err = vg_err_prefix(e, "freeing segments on '%s'", p->dev[d].path);
 	}
+	for (int d = 0; d < p->ndevs; d++)
+		vg_os_close(held[d]);
 	free(sw.found);
 	free(keep);
 	return err;

@@ -201,6 +201,43 @@ TEST(dry_run_lists_exactly_what_goes_and_space_comes_back)
 	vg_pool_close(p);
 }
 
+/* A reader (a restore, ls, scrub) that opened the vault before a prune
+ * still reads everything its state names: the prune commits, but deletes
+ * no segment file while the reader is open; the next prune does. */
+TEST(a_reader_keeps_the_segments_a_prune_would_delete)
+{
+	struct vg_id id[4];
+	const char *dev0 = four_backups("raidz1", 3, id);
+	struct vg_pool *rp, *p;
+	struct vg_repo *rr;
+	struct vg_prune_result res;
+	struct vg_prune_opts o = {.policy = {.last = 1}, .gc = true};
+	T_OK(vg_pool_open(vg_os_posix(), t_path("v/d1"), VG_POOL_RDONLY, &rp)); /* through another device */
+	T_OK(vg_repo_open(rp, NULL, &rr));
+	uint64_t before = tv_disk_use(t_path("v"));
+	T_OK(vg_pool_open(vg_os_posix(), dev0, VG_POOL_RDWR, &p));
+	T_OK(vg_prune_run(p, &o, &res));
+	vg_pool_close(p);
+	T_CHECK(res.gc.committed && res.gc.freed.deferred);
+	T_EQ(res.gc.freed.files, 0);
+	vg_prune_result_release(&res);
+	for (int i = 0; i < 4; i++)
+		T_EQ(tv_restore_same(rr, &id[i], t_path("src%d", i)), 0);
+	vg_repo_close(rr);
+	vg_pool_close(rp);
+
+	T_OK(vg_pool_open(vg_os_posix(), dev0, VG_POOL_RDWR, &p));
+	T_OK(vg_prune_run(p, &o, &res));
+	vg_pool_close(p);
+	T_CHECK(!res.gc.freed.deferred && res.gc.freed.files > 0);
+	vg_prune_result_release(&res);
+	T_CHECK(tv_disk_use(t_path("v")) < before);
+	struct vg_repo *r;
+	T_OK(tv_open(dev0, &p, &r));
+	T_EQ(tv_restore_same(r, &id[3], t_path("src3")), 0);
+	tv_close(p, r);
+}
+
 TEST(forget_by_id_then_gc_with_mirror)
 {
 	struct vg_id id[4];
