@@ -824,6 +824,54 @@ int vg_pool_find_dev(const struct vg_pool *p, const char *name)
  * it as prev); after it, with the new one, and its columns are rebuilt by
  * reads and by the resilver scrub the caller runs next.
  */
+struct emptying {
+	struct vg_pool *p;
+	const char *dir;
+	int err;
+};
+
+static int empty_entry(void *ctx, const char *name)
+{
+	struct emptying *c = ctx;
+	if (strcmp(name, VG_LABEL_NAME) && strcmp(name, VG_READERS_NAME) && strncmp(name, "seg-", 4))
+		return 0; /* not ours: left alone */
+	char *path = vg_path_join(c->dir, name);
+	int err = path ? vg_os_unlink(c->p->os, path) : VG_ERR(VG_ENOMEM, "out of memory");
+	free(path);
+	if (err && !c->err)
+		c->err = err;
+	return 0;
+}
+
+/*
+ * A replace cut by a crash before its uberblock leaves NEW holding a label
+ * of this vault for a device no committed state names (the vault went on
+ * with the old device).  Running the same replace again may reuse it:
+ * its files are removed so that prepare_dir() sees an empty directory.
+ * A label of another vault, or of a device this state does name, is left
+ * for prepare_dir() to refuse.
+ */
+static int reuse_uncommitted(struct vg_pool *p, const char *dir)
+{
+	struct vg_file *f = NULL;
+	struct vg_label l;
+	if (open_label(p->os, dir, false, &f, &l) < 0) {
+		vg_err_clear();
+		return 0;
+	}
+	vg_os_close(f);
+	if (l.vault_guid != p->vault_guid)
+		return 0;
+	for (int e = 0; e < p->ndevs; e++)
+		if (p->dev[e].guid == l.dev_guid)
+			return 0;
+	struct emptying c = {p, dir, 0};
+	int err = vg_os_listdir(p->os, dir, empty_entry, &c);
+	if (!err)
+		err = c.err;
+	return err ? err : vg_os_syncdir(p->os, dir);
+}
+
 int vg_pool_replace(struct vg_pool *p, int d, const char *new_path)
 {
 	struct vg_label l = p->label;
@@ -839,7 +887,7 @@ int vg_pool_replace(struct vg_pool *p, int d, const char *new_path)
 	for (int e = 0; e < p->ndevs; e++)
 		if (!strcmp(p->dev[e].path, new_path))
 			return VG_ERR(VG_EINVAL, "'%s' is already a device of this vault", new_path);
-	if ((err = prepare_dir(p->os, new_path)))
+	if ((err = reuse_uncommitted(p, new_path)) || (err = prepare_dir(p->os, new_path)))
 		return err;
 	uint64_t guid;
 	if ((err = random_u64(&guid)))

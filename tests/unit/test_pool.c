@@ -614,13 +614,45 @@ TEST(replace_cut_before_its_commit_keeps_the_old_device)
 		vg_pool_status(p, &st);
 		T_EQ(st.dev[d].read_errs + st.dev[d].cksum_errs, 0);
 		T_EQ(st.state, VG_POOL_ONLINE);
-		T_OK(vg_pool_close(p));
 		T_CHECKF(t_sh("ls '%s' | grep -q seg-", t_path("new")) != 0,
 			 "replacing device %d: segment files written to the uncommitted new device", d);
+		/* the same replace, run again, takes the directory it left */
+		T_OK(vg_pool_replace(p, d, t_path("new")));
+		scrub_all(p, &fx, &c);
+		T_EQ(c.unrecoverable, 0);
+		T_OK(vg_pool_close(p));
+		T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+		vg_pool_status(p, &st);
+		T_CHECK(!strcmp(st.dev[d].path, t_path("new")));
+		T_EQ(read_all(p, &fx), 0);
+		T_OK(vg_pool_close(p));
 		if (t_failed())
 			return;
 	}
 	T_CHECK(root_on_victim > 0);
+}
+
+/* Only an uncommitted replacement of this vault is taken over by a new
+ * replace: a device of another vault, or the copy of a live member's
+ * directory, is refused and left as it was. */
+TEST(replace_refuses_directories_it_did_not_leave)
+{
+	struct fixture fx;
+	struct vg_pool *p, *q;
+	struct vg_layout l;
+	T_OK(make_vault(&fx, "raidz1", 3));
+	const char *other[] = {t_path("other0")};
+	T_OK(vg_layout_parse("single", 1, &l));
+	T_OK(vg_pool_create(vg_os_posix(), &l, other, &q));
+	T_OK(vg_pool_close(q));
+	T_EQ(t_sh("cp -a '%s' '%s'", fx.paths[2], t_path("copy2")), 0);
+	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDWR, &p));
+	T_EQ(vg_pool_replace(p, 1, t_path("other0")), VG_EEXIST);
+	T_EQ(vg_pool_replace(p, 1, t_path("copy2")), VG_EEXIST);
+	T_OK(vg_pool_close(p));
+	T_EQ(t_sh("test -s '%s/label' && test -s '%s/label' && ls '%s' | grep -q seg-", t_path("other0"),
+		  t_path("copy2"), t_path("copy2")),
+	     0);
 }
 
 /* A missing device plus silent damage on another, within raidz2: the
