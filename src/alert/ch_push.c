@@ -9,7 +9,10 @@
  *           proxies write to their logs).
  * Pushover  POST https://api.pushover.net/1/messages.json, form fields
  *           token, user, title, message, priority, timestamp; critical
- *           alerts use emergency priority 2 with retry and expire.
+ *           alerts use emergency priority 2 with retry and expire, and a
+ *           tag naming the condition; when it resolves, POST
+ *           .../1/receipts/cancel_by_tag/<tag>.json (form: token) stops
+ *           the phone from ringing again before the "resolved" message.
  *
  * Priorities by level (resolved and test messages use the middle one so
  * they are seen but do not wake anyone):
@@ -18,6 +21,7 @@
  *   Gotify      2       5          8            5
  *   Pushover   -1       0          2 (1)        0
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,16 +183,73 @@ static int pushover_setup(struct vg_alert_ctx *ctx, struct channel *ch)
 	return 0;
 }
 
+/* The tag of a condition's emergency notifications: Pushover tags are
+ * plain words, keys are not, so a hash of host and key. */
+static void pushover_tag(const struct msg *m, char out[24])
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (const char *s = m->host ? m->host : ""; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	h = (h ^ '/') * 0x100000001b3ull;
+	for (const char *s = m->key; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	snprintf(out, 24, "vigil%016llx", (unsigned long long)h);
+}
+
+static int pushover_post(struct channel *ch, const char *url, const char *const *pairs, long long timeout_ms,
+			 char *err, size_t errlen)
+{
+	struct vg_buf form;
+	vg_buf_init(&form, 64 << 10);
+	if (http_form(pairs, &form)) {
+		vg_buf_release(&form);
+		snprintf(err, errlen, "out of memory building the Pushover request");
+		return VG_ENOMEM;
+	}
+	struct http_req req = {
+		.url = url,
+		.content_type = "application/x-www-form-urlencoded",
+		.body = (const char *)form.p,
+		.body_len = form.len,
+	};
+	struct http_resp resp;
+	int r = http_send(ch, &req, timeout_ms, &resp, err, errlen);
+	vg_buf_release(&form);
+	return r;
+}
+
+/* Stop the retries of the condition's emergency notification (a no-op for
+ * Pushover when there is none).  The URL is the messages URL with
+ * "messages.json" replaced; another URL shape gets no cancel. */
+static int pushover_cancel(struct channel *ch, const struct msg *m, long long timeout_ms, char *err,
+			   size_t errlen)
+{
+	static const char tail[] = "messages.json";
+	size_t n = strlen(ch->url), t = sizeof tail - 1;
+	if (!m->key || n < t || strcmp(ch->url + n - t, tail))
+		return 0;
+	char tag[24], url[2048];
+	pushover_tag(m, tag);
+	if ((size_t)snprintf(url, sizeof url, "%.*sreceipts/cancel_by_tag/%s.json", (int)(n - t), ch->url, tag) >=
+	    sizeof url)
+		return 0;
+	const char *pairs[] = {"token", ch->token, NULL};
+	return pushover_post(ch, url, pairs, timeout_ms, err, errlen);
+}
+
 static int pushover_send(struct vg_alert_ctx *ctx, struct channel *ch, const struct msg *m,
 			 long long timeout_ms, char *err, size_t errlen)
 {
 	(void)ctx;
 	const struct pushover *p = ch->priv;
 	const int levels[3] = {-1, 0, p->emergency ? 2 : 1};
-	struct vg_buf b, form;
+	struct vg_buf b;
+	int r;
+	if (m->state == MSG_RESOLVED && p->emergency && (r = pushover_cancel(ch, m, timeout_ms, err, errlen)) < 0)
+		return r; /* retried with the message: the phone may still be ringing */
 	if (text_of(m, &b, err, errlen))
 		return VG_ENOMEM;
-	char hl[1024], title[260], message[1100], pr[8], ts[24], retry[24], expire[24];
+	char hl[1024], title[260], message[1100], pr[8], ts[24], retry[24], expire[24], tag[24];
 	/* Pushover caps titles at 250 and messages at 1024 characters. */
 	utf8_cut(msg_headline(m, hl, sizeof hl), 250, title, sizeof title);
 	utf8_cut((const char *)b.p, 1024, message, sizeof message);
@@ -209,6 +270,11 @@ static int pushover_send(struct vg_alert_ctx *ctx, struct channel *ch, const str
 		pairs[n++] = retry;
 		pairs[n++] = "expire";
 		pairs[n++] = expire;
+		if (m->key) {
+			pushover_tag(m, tag);
+			pairs[n++] = "tags";
+			pairs[n++] = tag;
+		}
 	}
 	if (device) {
 		pairs[n++] = "device";
@@ -219,22 +285,7 @@ static int pushover_send(struct vg_alert_ctx *ctx, struct channel *ch, const str
 		pairs[n++] = sound;
 	}
 	pairs[n] = NULL;
-	vg_buf_init(&form, 64 << 10);
-	if (http_form(pairs, &form)) {
-		vg_buf_release(&form);
-		snprintf(err, errlen, "out of memory building the Pushover request");
-		return VG_ENOMEM;
-	}
-	struct http_req req = {
-		.url = ch->url,
-		.content_type = "application/x-www-form-urlencoded",
-		.body = (const char *)form.p,
-		.body_len = form.len,
-	};
-	struct http_resp resp;
-	int r = http_send(ch, &req, timeout_ms, &resp, err, errlen);
-	vg_buf_release(&form);
-	return r;
+	return pushover_post(ch, ch->url, pairs, timeout_ms, err, errlen);
 }
 
 static void pushover_release(struct channel *ch)

@@ -118,6 +118,8 @@ eq pd-summary "$(q "$P" 'body(r[0])["payload"]["summary"]')" "CRITICAL (was WARN
 eq pd-details "$(q "$P" '[body(r[0])["payload"]["custom_details"][k] for k in ("cksum_errors", "condition")]')" "['40', 'gate:zfs:tank:sdb']"
 N=$(q "$W" 'len(r)')
 eq pushover-emergency "$(q "$W" "(lambda f: [f['priority'][0], f['retry'][0], f['expire'][0]])($(printf "$PF" $((N-1))))")" "['2', '90', '7200']"
+TAG=$(q "$W" "$(printf "$PF" $((N-1)))['tags'][0]")
+eq pushover-emergency-tag "$(echo "$TAG" | grep -c '^vigil[0-9a-f]\{16\}$')" 1
 
 # Cleared: PagerDuty resolve with the same dedup_key; "resolved" elsewhere
 vg alert send --config "$CONF" --resolve --key gate:zfs:tank:sdb
@@ -128,6 +130,11 @@ eq pd-two-events "$(q "$P" 'len(r)')" 2
 N=$(q "$W" 'len(r)')
 eq pushover-resolved "$(q "$W" "(lambda f: [f['priority'][0], f['title'][0]])($(printf "$PF" $((N-1))))")" \
 	"['0', 'resolved: nas1: pool tank: 40 checksum errors on sdb']"
+# ... after the emergency's retries were cancelled by its tag
+eq pushover-cancel-path "$(q "$W" "r[$((N-2))]['method'] + ' ' + r[$((N-2))]['path']")" \
+	"POST /1/receipts/cancel_by_tag/$TAG.json"
+eq pushover-cancel-form "$(q "$W" "sorted($(printf "$PF" $((N-2))).items())")" \
+	"[('token', ['azGDORePK8gMaC0QOYAMyEEuzJnyUi'])]"
 contains mail-resolved "$(cat "$T/sendmail.msg")" "Subject: resolved: nas1: pool tank: 40 checksum errors on sdb"
 
 # A test through PagerDuty triggers and resolves at once
