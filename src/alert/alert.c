@@ -496,6 +496,20 @@ const char *vg_alert_warning(const struct vg_alert_ctx *ctx, size_t i)
 
 size_t vg_alert_spooled(const struct vg_alert_ctx *ctx) { return ctx->spooled; }
 
+int vg_alert_status(struct vg_alert_ctx *ctx, struct json_t **out)
+{
+	json_t *conds = NULL;
+	size_t spooled = 0;
+	*out = NULL;
+	int err = state_list(ctx, &conds);
+	if (!err)
+		err = spool_scan(ctx, &spooled);
+	if (!err && !(*out = json_pack("{s:O, s:I}", "conditions", conds, "spooled", (json_int_t)spooled)))
+		err = VG_ERR(VG_ENOMEM, "out of memory");
+	json_decref(conds);
+	return err;
+}
+
 const char *vg_alert_channel_name(const struct vg_alert_ctx *ctx, size_t i)
 {
 	return i < ctx->nch ? ctx->ch[i].name : NULL;

@@ -63,6 +63,13 @@ enum vg_alert_kind {
 
 /* Stable names used in config, JSON and environment ("critical",
  * "checksum-errors"); parse returns -1 for an unknown name. */
+struct json_t;
+/* What is being alerted on, without sending anything: {"conditions":
+ * [{"key", "level", "kind", "host", "subject", "title", "first_seen",
+ * "last_sent", "last_seen", "count"}...], "spooled": messages waiting}
+ * (a new jansson reference). */
+int vg_alert_status(struct vg_alert_ctx *ctx, struct json_t **out);
+
 const char *vg_alert_level_name(enum vg_alert_level l);
 const char *vg_alert_kind_name(enum vg_alert_kind k);
 int vg_alert_level_parse(const char *s);

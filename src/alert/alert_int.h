@@ -204,6 +204,9 @@ int state_note(struct vg_alert_ctx *ctx, const struct vg_alert_event *ev, const 
 	       enum decision *d, long long *first_seen, enum vg_alert_level *prev);
 /* Under the state lock: removes key; *found false if it was not active. */
 int state_clear(struct vg_alert_ctx *ctx, const char *key, bool *found, struct cond *c);
+/* The active conditions as a JSON array (new reference), each with its
+ * "key" added. */
+int state_list(struct vg_alert_ctx *ctx, json_t **out);
 /* Active keys starting with prefix (malloc'd array of malloc'd strings). */
 int state_keys(struct vg_alert_ctx *ctx, const char *prefix, char ***keys, size_t *n);
 void cond_release(struct cond *c);

@@ -315,3 +315,32 @@ int state_keys(struct vg_alert_ctx *ctx, const char *prefix, char ***keys, size_
 	*keys = k;
 	return err;
 }
+
+int state_list(struct vg_alert_ctx *ctx, json_t **out)
+{
+	*out = NULL;
+	int lock = lock_state(ctx);
+	if (lock < 0)
+		return lock;
+	int err;
+	json_t *conds = load(ctx, &err);
+	unlock_state(lock);
+	if (!conds)
+		return err;
+	json_t *list = json_array();
+	const char *name;
+	json_t *v;
+	json_object_foreach(conds, name, v)
+	{
+		json_t *c = json_deep_copy(v);
+		if (!c || json_object_set_new(c, "key", json_string(name)) || json_array_append_new(list, c))
+			err = VG_ERR(VG_ENOMEM, "out of memory");
+	}
+	json_decref(conds);
+	if (err) {
+		json_decref(list);
+		return err;
+	}
+	*out = list;
+	return 0;
+}

@@ -84,7 +84,7 @@ const char *cli_vault_path(const char *opt);
 	X(version, "print the version")                                             \
 	X(pg_verify, "verify every page checksum of a PostgreSQL data directory")   \
 	X(wal_verify, "check a PostgreSQL WAL archive for missing segments")        \
-	X(alert, "send, test and retry alerts (test, send, flush)")
+	X(alert, "send, test, retry and list alerts (test, send, flush, status)")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);
 CLI_COMMANDS(X)

@@ -1,5 +1,5 @@
 /*
- * cmd_alert.c - vigil alert test|send|flush (docs/ALERTS.md).
+ * cmd_alert.c - vigil alert test|send|flush|status (docs/ALERTS.md).
  *
  *   vigil alert test [CHANNEL]    a test message through each channel,
  *                                 success or the exact error
@@ -8,6 +8,8 @@
  *   vigil alert send --resolve --key K
  *                                 one event (the zedlet's way in)
  *   vigil alert flush             retry the spool now
+ *   vigil alert status            the open conditions and the spool,
+ *                                 nothing sent (exit 1 if any)
  *
  * Common options: --config FILE, --timeout SECONDS (delivery budget),
  * --json.  Exit status: 0 delivered (or a suppressed repeat), 1 something
@@ -19,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alert/alert.h"
 #include "base/err.h"
 #include "cli/cli.h"
+#include "cli/vault.h"
 #include "config/config.h"
 
 struct opts {
@@ -167,6 +171,54 @@ static int parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* `vigil alert status`: what is being alerted on; exit 1 while anything
+ * is, or messages wait in the spool. */
+static int show_status(struct vg_alert_ctx *ctx, bool json)
+{
+	json_t *st = NULL;
+	int err = vg_alert_status(ctx, &st);
+	if (err)
+		return cli_fail(err);
+	json_t *conds = json_object_get(st, "conditions");
+	json_int_t spooled = json_integer_value(json_object_get(st, "spooled"));
+	size_t n = json_array_size(conds);
+	if (json) {
+		char *txt = json_dumps(st, JSON_INDENT(2));
+		if (txt)
+			puts(txt);
+		free(txt);
+	} else {
+		printf(n ? "%zu condition%s alerted on:\n" : "no condition alerted on\n", n, n == 1 ? "" : "s");
+		for (size_t i = 0; i < n; i++) {
+			json_t *c = json_array_get(conds, i);
+			char since[64];
+			time_t t = (time_t)json_integer_value(json_object_get(c, "first_seen"));
+			struct tm tm;
+			strftime(since, sizeof since, "%Y-%m-%d %H:%M UTC", gmtime_r(&t, &tm));
+			const char *lvl = json_string_value(json_object_get(c, "level"));
+			char up[16];
+			size_t k = 0;
+			for (; lvl && lvl[k] && k + 1 < sizeof up; k++)
+				up[k] = (char)(lvl[k] >= 'a' && lvl[k] <= 'z' ? lvl[k] - 32 : lvl[k]);
+			up[k] = 0;
+			printf("  %-8s %s: %s\n           since %s, seen %lld time%s; key %s (%s)\n", up,
+			       cli_safe(json_string_value(json_object_get(c, "host"))),
+			       cli_safe(json_string_value(json_object_get(c, "title"))), since,
+			       (long long)json_integer_value(json_object_get(c, "count")),
+			       json_integer_value(json_object_get(c, "count")) == 1 ? "" : "s",
+			       cli_safe(json_string_value(json_object_get(c, "key"))),
+			       cli_safe(json_string_value(json_object_get(c, "kind"))));
+		}
+		if (spooled)
+			printf("%lld message%s waiting in the spool: 'vigil alert flush' delivers them\n",
+			       (long long)spooled, spooled == 1 ? "" : "s");
+		else
+			printf("no message waiting in the spool\n");
+	}
+	json_decref(st);
+	return n || spooled ? 1 : 0;
+}
+
 static int run(const char *sub, int nargs, char **args, struct opts *o)
 {
 	struct vg_config *cfg = NULL;
@@ -176,10 +228,17 @@ static int run(const char *sub, int nargs, char **args, struct opts *o)
 		return cli_fail(err);
 	for (size_t i = 0; vg_config_warning(cfg, i); i++)
 		fprintf(stderr, "vigil: warning: %s\n", vg_config_warning(cfg, i));
-	struct vg_alert_opts ao = {.timeout_ms = o->timeout_ms, .no_flush = !strcmp(sub, "test")};
+	bool status = !strcmp(sub, "status");
+	struct vg_alert_opts ao = {.timeout_ms = o->timeout_ms, .no_flush = !strcmp(sub, "test") || status};
 	if ((err = vg_alert_open(cfg, &ao, &ctx))) {
 		vg_config_free(cfg);
 		return cli_fail(err);
+	}
+	if (status) {
+		int rc = show_status(ctx, o->json);
+		vg_alert_free(ctx);
+		vg_config_free(cfg);
+		return rc;
 	}
 	if (!vg_alert_channel_name(ctx, 0) && !o->json)
 		fprintf(stderr, "vigil: warning: no [alert \"NAME\"] channels in '%s'; see "
@@ -211,10 +270,10 @@ static int run(const char *sub, int nargs, char **args, struct opts *o)
 int cmd_alert(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_usage("alert", "say test, send or flush");
+		return cli_usage("alert", "say test, send, flush or status");
 	const char *sub = argv[1];
-	if (strcmp(sub, "test") && strcmp(sub, "send") && strcmp(sub, "flush"))
-		return cli_usage("alert", "'%s' is not test, send or flush", sub);
+	if (strcmp(sub, "test") && strcmp(sub, "send") && strcmp(sub, "flush") && strcmp(sub, "status"))
+		return cli_usage("alert", "'%s' is not test, send, flush or status", sub);
 	struct opts o = {0};
 	int rc = parse(argc - 1, argv + 1, &o);
 	int nargs = argc - 1 - optind;

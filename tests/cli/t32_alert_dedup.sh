@@ -42,7 +42,20 @@ eq escalated-level "$(q "$R" '[body(r[-1])["level"], body(r[-1])["previous_level
 send 23 critical
 eq same-level-quiet "$(q "$R" 'len(r)')" 3
 
+# `alert status` tells what is open, without sending anything
+vg alert status --config "$CONF"
+eq status-open-exit "$RC" 1
+contains status-names-it "$OUT" "CRITICAL nas1: source /srv: pool tank DEGRADED, sdb FAULTED"
+contains status-since "$OUT" "since 2024-05-01 10:00 UTC"
+contains status-key "$OUT" "seen 8 times; key gate:zfs:tank:sdb (gate-finding)"
+vg alert status --json --config "$CONF"
+eq status-json "$(echo "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); c=d["conditions"][0]; print([len(d["conditions"]), c["key"], c["level"], d["spooled"]])')" \
+	"[1, 'gate:zfs:tank:sdb', 'critical', 0]"
+eq status-sends-nothing "$(states)" "['firing', 'reminder', 'escalated']"
 VIGIL_NOW=$((T0 + 30 * 3600)) vg alert send --config "$CONF" --resolve --key gate:zfs:tank:sdb
+vg alert status --config "$CONF"
+eq status-clear-exit "$RC" 0
+contains status-clear "$OUT" "no condition alerted on"
 eq clear-sends-one-resolve "$(states)" "['firing', 'reminder', 'escalated', 'resolved']"
 eq resolve-says-how-long "$(q "$R" '"It was first seen 2024-05-01T10:00:00Z and lasted 30 h." in body(r[-1])["text"]')" "True"
 VIGIL_NOW=$((T0 + 31 * 3600)) vg alert send --config "$CONF" --resolve --key gate:zfs:tank:sdb
