@@ -284,16 +284,25 @@ int state_clear(struct vg_alert_ctx *ctx, const char *key, bool *found, struct c
 	return err;
 }
 
+/* A snapshot of the conditions, read under the state lock. */
+static json_t *load_locked(struct vg_alert_ctx *ctx, int *err)
+{
+	int lock = lock_state(ctx);
+	if (lock < 0) {
+		*err = lock;
+		return NULL;
+	}
+	json_t *conds = load(ctx, err);
+	unlock_state(lock);
+	return conds;
+}
+
 int state_keys(struct vg_alert_ctx *ctx, const char *prefix, char ***keys, size_t *n)
 {
 	*keys = NULL;
 	*n = 0;
-	int lock = lock_state(ctx);
-	if (lock < 0)
-		return lock;
 	int err;
-	json_t *conds = load(ctx, &err);
-	unlock_state(lock);
+	json_t *conds = load_locked(ctx, &err);
 	if (!conds)
 		return err;
 	size_t cap = json_object_size(conds), plen = strlen(prefix);
@@ -319,12 +328,8 @@ int state_keys(struct vg_alert_ctx *ctx, const char *prefix, char ***keys, size_
 int state_list(struct vg_alert_ctx *ctx, json_t **out)
 {
 	*out = NULL;
-	int lock = lock_state(ctx);
-	if (lock < 0)
-		return lock;
 	int err;
-	json_t *conds = load(ctx, &err);
-	unlock_state(lock);
+	json_t *conds = load_locked(ctx, &err);
 	if (!conds)
 		return err;
 	json_t *list = json_array();
