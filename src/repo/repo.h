@@ -10,9 +10,9 @@
  * leaves the previous state, whole.
  *
  * Threads: vg_repo_put*() and snapshot calls are made from one thread (the
- * caller's); with opts.workers > 0 the compression and packing of new
- * objects runs on that many worker threads behind a bounded queue, so the
- * caller can keep reading and hashing.  A worker's failure is reported by
+ * caller's); with opts.workers > 0 the hashing of large chunks and the
+ * compression, encryption and packing of new objects run on that many
+ * worker threads behind a bounded queue, so the caller can keep reading.  A worker's failure is reported by
  * the next put or by commit.  vg_repo_get*() may be called from any thread.
  * After a failed commit the handle refuses writes (VG_EREADONLY).
  */
@@ -79,10 +79,6 @@ void vg_repo_counts(struct vg_repo *r, struct vg_repo_counts *c);
 /* Store an object (chunk, tree part) unless its id is known; *added says
  * whether it was new.  len <= VG_OBJ_MAX. */
 int vg_repo_put(struct vg_repo *r, int otype, const void *data, size_t len, struct vg_id *id, bool *added);
-/* Same, with the id already computed by the caller (vg_id_compute with
- * vg_repo_idkey()), e.g. on another thread. */
-int vg_repo_put_id(struct vg_repo *r, int otype, const struct vg_id *id, const void *data, size_t len,
-		   bool *added);
 /* 1 when the id is stored (or being stored), 0 when not, < 0 when the
  * index could not be read. */
 int vg_repo_has(struct vg_repo *r, const struct vg_id *id);
@@ -120,13 +116,12 @@ int vg_repo_snapshot_find(const struct vg_repo *r, const char *spec, struct vg_i
 size_t vg_repo_buf_cap(const struct vg_repo *r);
 int vg_repo_buf_get(struct vg_repo *r, uint8_t **buf);
 void vg_repo_buf_put(struct vg_repo *r, uint8_t *buf);
-/* Store a chunk read into a pool buffer, its id computed by the caller;
- * buf changes hands (back to the pool once sealed, also on failure). */
-int vg_repo_put_buf(struct vg_repo *r, const struct vg_id *id, uint8_t *buf, size_t len, bool *added);
-/* The same with the id computed by a worker too (hashing is the costliest
- * step after compression): *slot receives it, at the latest when
- * vg_repo_wait_ids() returns; slot must stay valid until then.  Without
- * workers, or for small chunks, it is done before returning. */
+/* Store a chunk read into a pool buffer unless its id is known; buf
+ * changes hands (back to the pool once sealed, also on failure).  The id
+ * of a large chunk is computed by a worker (hashing is the costliest step
+ * after compression): *slot receives it, at the latest when
+ * vg_repo_wait_ids() returns, and must stay valid until then.  Without
+ * workers, or for small chunks, it is written before returning. */
 int vg_repo_put_chunk(struct vg_repo *r, uint8_t *buf, size_t len, struct vg_id *slot);
 /* Wait until every id asked for by vg_repo_put_chunk() is written; the
  * first worker error. */

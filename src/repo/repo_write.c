@@ -484,8 +484,9 @@ static int seal_here(struct vg_repo *r, int otype, const struct vg_id *id, const
 	return err ? fail_sticky(r, err) : 0;
 }
 
-int vg_repo_put_id(struct vg_repo *r, int otype, const struct vg_id *id, const void *data, size_t len,
-		   bool *added)
+/* Store data under its id unless known; large chunks are copied into a
+ * pool buffer for a worker, everything else is sealed here. */
+static int put_id(struct vg_repo *r, int otype, const struct vg_id *id, const void *data, size_t len, bool *added)
 {
 	int err = check_put(r);
 	if (err || (err = claim(r, otype, id, len, added)) < 0)
@@ -503,42 +504,19 @@ int vg_repo_put_id(struct vg_repo *r, int otype, const struct vg_id *id, const v
 	return seal_here(r, otype, id, data, len);
 }
 
-int vg_repo_put_buf(struct vg_repo *r, const struct vg_id *id, uint8_t *buf, size_t len, bool *added)
-{
-	int err = check_put(r);
-	if (!err && (err = claim(r, VG_OT_CHUNK, id, len, added)) < 0)
-		fail_sticky(r, err);
-	if (!err && *added) {
-		if (r->nworkers && len >= VG_INLINE_MAX) {
-			err = enqueue(r, VG_OT_CHUNK, id, NULL, buf, len); /* gives buf back on failure */
-			return err ? fail_sticky(r, err) : 0;
-		}
-		err = seal_here(r, VG_OT_CHUNK, id, buf, len);
-	}
-	vg_repo_buf_put(r, buf);
-	return err;
-}
-
 int vg_repo_put_chunk(struct vg_repo *r, uint8_t *buf, size_t len, struct vg_id *slot)
 {
 	int err = check_put(r);
-	if (err) {
-		vg_repo_buf_put(r, buf);
-		return err;
-	}
-	if (r->nworkers && len >= VG_INLINE_MAX) {
-		err = enqueue(r, VG_OT_CHUNK, NULL, slot, buf, len);
+	if (!err && r->nworkers && len >= VG_INLINE_MAX) {
+		err = enqueue(r, VG_OT_CHUNK, NULL, slot, buf, len); /* buf goes with the job, or back */
 		return err ? fail_sticky(r, err) : 0;
 	}
-	bool added;
-	if ((err = vg_id_compute(&r->key, buf, len, slot)) < 0) {
-		vg_repo_buf_put(r, buf);
-		return err;
-	}
-	if (!r->nworkers)
-		return vg_repo_put_buf(r, slot, buf, len, &added);
-	if ((err = claim(r, VG_OT_CHUNK, slot, len, &added)) == 0 && added)
-		err = batch_add(r, buf, len, slot);
+	/* a small chunk (or no workers): hashed here, sealed here or by a
+	 * worker in a batch */
+	bool added = false;
+	if (!err && !(err = vg_id_compute(&r->key, buf, len, slot)) && !(err = claim(r, VG_OT_CHUNK, slot, len, &added)) &&
+	    added)
+		err = r->nworkers ? batch_add(r, buf, len, slot) : seal_here(r, VG_OT_CHUNK, slot, buf, len);
 	vg_repo_buf_put(r, buf);
 	return err ? fail_sticky(r, err) : 0;
 }
@@ -546,7 +524,7 @@ int vg_repo_put_chunk(struct vg_repo *r, uint8_t *buf, size_t len, struct vg_id 
 int vg_repo_put(struct vg_repo *r, int otype, const void *data, size_t len, struct vg_id *id, bool *added)
 {
 	int err = vg_id_compute(&r->key, data, len, id);
-	return err ? err : vg_repo_put_id(r, otype, id, data, len, added);
+	return err ? err : put_id(r, otype, id, data, len, added);
 }
 
 int vg_repo_has(struct vg_repo *r, const struct vg_id *id)
