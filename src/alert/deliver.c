@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alert/alert_int.h"
+#include "base/buf.h"
 #include "base/err.h"
 
 bool ch_routes(const struct channel *ch, enum vg_alert_level l, enum vg_alert_kind k)
@@ -91,14 +92,9 @@ static int remember_seen(struct vg_alert_ctx *ctx, const char *key)
 	for (size_t i = 0; i < ctx->nseen; i++)
 		if (!strcmp(ctx->seen[i], key))
 			return 0;
-	if (ctx->nseen == ctx->seen_cap) {
-		size_t nc = ctx->seen_cap ? ctx->seen_cap * 2 : 16;
-		char **n = realloc(ctx->seen, nc * sizeof *n);
-		if (!n)
-			return VG_ERR(VG_ENOMEM, "out of memory");
-		ctx->seen = n;
-		ctx->seen_cap = nc;
-	}
+	int err = vg_grow(&ctx->seen, &ctx->seen_cap, ctx->nseen + 1, sizeof *ctx->seen, "tracking alert keys");
+	if (err)
+		return err;
 	if (!(ctx->seen[ctx->nseen] = strdup(key)))
 		return VG_ERR(VG_ENOMEM, "out of memory");
 	ctx->nseen++;

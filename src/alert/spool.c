@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "alert/alert_int.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "os/fs.h"
 #include "config/config.h"
@@ -61,16 +62,8 @@ static int list(struct vg_alert_ctx *ctx, char ***out, size_t *n)
 		size_t len = strlen(de->d_name);
 		if (len < 6 || strcmp(de->d_name + len - 5, ".json") || strstr(de->d_name, ".tmp."))
 			continue;
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 32;
-			char **nn = realloc(names, nc * sizeof *nn);
-			if (!nn) {
-				err = VG_ERR(VG_ENOMEM, "out of memory");
-				break;
-			}
-			names = nn;
-			cap = nc;
-		}
+		if ((err = vg_grow(&names, &cap, *n + 1, sizeof *names, "listing the alert spool")) < 0)
+			break;
 		if (!(names[*n] = strdup(de->d_name))) {
 			err = VG_ERR(VG_ENOMEM, "out of memory");
 			break;

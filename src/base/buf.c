@@ -11,6 +11,25 @@
 #include "base/bytes.h"
 #include "base/err.h"
 
+int vg_grow(void *arr, size_t *cap, size_t want, size_t elem, const char *what)
+{
+	if (want <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : 8;
+	while (nc < want) {
+		if (nc > SIZE_MAX / 2 / elem)
+			return VG_ERR(VG_ENOMEM, "out of memory %s", what);
+		nc *= 2;
+	}
+	void *old, *p;
+	memcpy(&old, arr, sizeof old); /* arr is a T **, whatever T is */
+	if (!(p = realloc(old, nc * elem)))
+		return VG_ERR(VG_ENOMEM, "out of memory %s", what);
+	memcpy(arr, &p, sizeof p);
+	*cap = nc;
+	return 0;
+}
+
 void vg_buf_init(struct vg_buf *b, size_t max)
 {
 	b->p = NULL;

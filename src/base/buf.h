@@ -22,6 +22,12 @@ struct vg_buf {
 
 #define VG_BUF_DEFAULT_MAX ((size_t)1 << 30)
 
+/* Room for `want` elements of `elem` bytes in the array *arr (arr is the
+ * address of the array pointer) of capacity *cap, doubling it (from 8);
+ * on failure *arr is untouched and the error is VG_ENOMEM, "out of memory
+ * <what>". */
+int vg_grow(void *arr, size_t *cap, size_t want, size_t elem, const char *what);
+
 void vg_buf_init(struct vg_buf *b, size_t max);
 void vg_buf_release(struct vg_buf *b);
 void vg_buf_reset(struct vg_buf *b); /* len = 0, keeps memory */

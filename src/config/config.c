@@ -19,7 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/err.h"
+
+#define READING "reading the config file"
 #include "os/fs.h"
 #include "base/paths.h"
 
@@ -43,19 +46,6 @@ static char *xstrdup(const char *s)
 	if (d)
 		memcpy(d, s, n);
 	return d;
-}
-
-static int grow(void **p, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 8;
-	void *np = realloc(*p, nc * elem);
-	if (!np)
-		return VG_ERR(VG_ENOMEM, "out of memory reading the config file");
-	*p = np;
-	*cap = nc;
-	return 0;
 }
 
 static char *read_line(char *str, int num, void *stream)
@@ -121,7 +111,7 @@ static int add_section(struct parse *ps, const char *header)
 	if (vg_config_find(cfg, kind, named ? name : NULL))
 		return VG_ERR(VG_EINVAL, "%s:%d: section [%s] appears twice; merge the two",
 			      cfg->origin, ps->rd.header_line, header);
-	int err = grow((void **)&cfg->secs, &cfg->secs_cap, cfg->nsecs, sizeof *cfg->secs);
+	int err = vg_grow(&cfg->secs, &cfg->secs_cap, cfg->nsecs + 1, sizeof *cfg->secs, READING);
 	if (err)
 		return err;
 	struct vg_config_section *s = calloc(1, sizeof *s);
@@ -150,7 +140,7 @@ static int add_entry(struct parse *ps, const char *key, const char *value)
 					 "[section] header",
 			      cfg->origin, ps->rd.line, key);
 	struct vg_config_section *s = cfg->secs[cfg->nsecs - 1];
-	int err = grow((void **)&s->ents, &s->ents_cap, s->nents, sizeof *s->ents);
+	int err = vg_grow(&s->ents, &s->ents_cap, s->nents + 1, sizeof *s->ents, READING);
 	if (err)
 		return err;
 	struct vg_config_entry *e = &s->ents[s->nents];
@@ -275,8 +265,7 @@ int vg_config_parse(const char *text, const char *origin, struct vg_config **out
 
 static int add_warning(struct vg_config *cfg, const char *msg)
 {
-	int err = grow((void **)&cfg->warnings, &cfg->warnings_cap, cfg->nwarnings + 1,
-		       sizeof *cfg->warnings);
+	int err = vg_grow(&cfg->warnings, &cfg->warnings_cap, cfg->nwarnings + 2, sizeof *cfg->warnings, READING);
 	if (err)
 		return err;
 	if (!(cfg->warnings[cfg->nwarnings] = xstrdup(msg)))
@@ -388,7 +377,7 @@ int vg_config_secret_add(struct vg_config *cfg, const char *secret)
 	for (size_t i = 0; i < cfg->nsecrets; i++)
 		if (!strcmp(cfg->secrets[i], secret))
 			return 0;
-	int err = grow((void **)&cfg->secrets, &cfg->secrets_cap, cfg->nsecrets, sizeof(char *));
+	int err = vg_grow(&cfg->secrets, &cfg->secrets_cap, cfg->nsecrets + 1, sizeof(char *), READING);
 	if (err)
 		return err;
 	if (!(cfg->secrets[cfg->nsecrets] = xstrdup(secret)))

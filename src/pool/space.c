@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "pool/impl.h"
 
@@ -113,14 +114,9 @@ static int sweep_entry(void *ctx, const char *name)
 	uint32_t seg;
 	if (!seg_name(name, &seg) || seg >= s->nsegs || s->live[seg])
 		return 0;
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? 2 * s->cap : 64;
-		uint32_t *nf = realloc(s->found, nc * sizeof *nf);
-		if (!nf)
-			return s->err = VG_ERR(VG_ENOMEM, "out of memory");
-		s->found = nf;
-		s->cap = nc;
-	}
+	int err = vg_grow(&s->found, &s->cap, s->n + 1, sizeof *s->found, "listing dead segments");
+	if (err)
+		return s->err = err;
 	s->found[s->n++] = seg;
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "repo/index.h"
 #include "repo/index_disk.h"
@@ -204,14 +205,8 @@ static int collect(void *ctx, const struct vg_index_entry *e, const struct vg_bp
 	if (map_find(&g->map, pack, &no) &&
 	    ((err = vg_index_add_pack(&g->x, pack, &no)) || (err = map_put(&g->map, bp_key(pack), no))))
 		return err;
-	if (g->n == g->cap) {
-		size_t nc = g->cap ? 2 * g->cap : 4096;
-		struct ent *ne = realloc(g->e, nc * sizeof *ne);
-		if (!ne)
-			return VG_ERR(VG_ENOMEM, "out of memory (%zu index entries)", g->n);
-		g->e = ne;
-		g->cap = nc;
-	}
+	if ((err = vg_grow(&g->e, &g->cap, g->n + 1, sizeof *g->e, "listing the index entries")) < 0)
+		return err;
 	struct ent *x = &g->e[g->n++];
 	x->e = *e;
 	x->e.pack = no;
@@ -344,14 +339,8 @@ static int builder_add(struct gc *g, struct builder *b, size_t ei, const uint8_t
 	if (b->b.n && (vg_pack_size_with(&b->b, e->slen) > b->target || b->b.n == VG_PACK_MAX_OBJECTS) &&
 	    (err = flush_builder(g, b)))
 		return err;
-	if (b->b.n == b->srccap) {
-		size_t nc = b->srccap ? 2 * b->srccap : 256;
-		size_t *ns = realloc(b->src, nc * sizeof *ns);
-		if (!ns)
-			return VG_ERR(VG_ENOMEM, "out of memory");
-		b->src = ns;
-		b->srccap = nc;
-	}
+	if ((err = vg_grow(&b->src, &b->srccap, (size_t)b->b.n + 1, sizeof *b->src, "repacking")) < 0)
+		return err;
 	if (copies > b->copies)
 		b->copies = copies;
 	b->src[b->b.n] = ei;

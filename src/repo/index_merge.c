@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "repo/index_disk.h"
 #include "repo/reach.h"
@@ -38,14 +39,9 @@ void vg_imerge_init(struct vg_imerge *m, struct vg_pool *pool, const uint8_t *ke
 
 static int add_src(struct vg_imerge *m, struct msrc **out)
 {
-	if (m->n == m->cap) {
-		size_t nc = m->cap ? 2 * m->cap : 8;
-		struct msrc *ns = realloc(m->s, nc * sizeof *ns);
-		if (!ns)
-			return VG_ERR(VG_ENOMEM, "out of memory");
-		m->s = ns;
-		m->cap = nc;
-	}
+	int err = vg_grow(&m->s, &m->cap, m->n + 1, sizeof *m->s, "merging index runs");
+	if (err)
+		return err;
 	*out = &m->s[m->n++];
 	memset(*out, 0, sizeof **out);
 	return 0;

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "os/fs.h"
 #include "workflow/backup_int.h"
@@ -108,22 +109,6 @@ static void drop_ids(struct bctx *c, struct vg_id *ids)
 	free(ids);
 }
 
-/* Room for `want` ids in *ids (capacity *cap). */
-static int reserve_id(struct vg_id **ids, size_t want, size_t *cap)
-{
-	if (want <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 8;
-	if (nc < want)
-		nc = want;
-	struct vg_id *ni = realloc(*ids, nc * sizeof *ni);
-	if (!ni)
-		return VG_ERR(VG_ENOMEM, "out of memory");
-	*ids = ni;
-	*cap = nc;
-	return 0;
-}
-
 /* Read more of the file into b (holding *have bytes): a chunk cannot end
  * before `min`, so the first read takes that much at once; later ones
  * take READ_STEP, so the bytes read past a boundary (copied into the next
@@ -159,7 +144,7 @@ static int read_chunks(struct bctx *c, struct src *s, bool verify_only, void *wa
 	/* Workers write the ids into the array later (vg_repo_put_chunk), so
 	 * it is sized for the whole file up front: no chunk but the last is
 	 * shorter than min.  It moves only if the file grew meanwhile. */
-	if ((err = reserve_id(ids, (size_t)(s->size / ch->p.min) + 2, &cap)) < 0)
+	if ((err = vg_grow(ids, &cap, (size_t)(s->size / ch->p.min) + 2, sizeof **ids, "for chunk ids")) < 0)
 		return err;
 	bool eof = false;
 	uint8_t *b = NULL, *next = NULL;
@@ -188,7 +173,7 @@ static int read_chunks(struct bctx *c, struct src *s, bool verify_only, void *wa
 		 * finish before it moves */
 		if (*n == cap && !verify_only && (err = vg_repo_wait_ids(c->r)) < 0)
 			break;
-		if ((err = reserve_id(ids, *n + 1, &cap)) < 0)
+		if ((err = vg_grow(ids, &cap, *n + 1, sizeof **ids, "for chunk ids")) < 0)
 			break;
 		struct vg_id *slot = &(*ids)[(*n)++];
 		if (verify_only) {

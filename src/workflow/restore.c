@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "os/fs.h"
 #include "workflow/browse.h"
@@ -84,14 +85,8 @@ static void link_remember(struct rctx *c, uint64_t group, const char *path)
 	size_t tl = strlen(t);
 	if (link_find(c, group) || strncmp(path, t, tl) || path[tl] != '/')
 		return;
-	if (c->nhl == c->hlcap) {
-		size_t nc = c->hlcap ? 2 * c->hlcap : 64;
-		struct hardlink *n = realloc(c->hl, nc * sizeof *n);
-		if (!n)
-			return; /* later names get their own copy */
-		c->hl = n;
-		c->hlcap = nc;
-	}
+	if (vg_grow(&c->hl, &c->hlcap, c->nhl + 1, sizeof *c->hl, "tracking hardlinks") < 0)
+		return; /* later names get their own copy */
 	char *rel = strdup(path + tl + 1);
 	if (!rel)
 		return;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "os/os.h"
 #include "repo/walk.h"
@@ -33,14 +34,9 @@ static int collect(void *ctx, const struct vg_bp *bp, const char *what)
 {
 	struct blocks *b = ctx;
 	(void)what;
-	if (b->n == b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 1024;
-		struct vg_bp *nv = realloc(b->v, nc * sizeof *nv);
-		if (!nv)
-			return VG_ERR(VG_ENOMEM, "out of memory listing the vault's blocks");
-		b->v = nv;
-		b->cap = nc;
-	}
+	int err = vg_grow(&b->v, &b->cap, b->n + 1, sizeof *b->v, "listing the vault's blocks");
+	if (err)
+		return err;
 	b->v[b->n++] = *bp;
 	return 0;
 }
