@@ -77,11 +77,7 @@ static void print_report(const struct vg_alert_ctx *ctx, bool json, int *worst)
 			json_array_append_new(warn, json_string(vg_alert_warning(ctx, i)));
 		json_t *root = json_pack("{s:o, s:I, s:o}", "deliveries", arr, "spooled",
 					 (json_int_t)vg_alert_spooled(ctx), "warnings", warn);
-		char *s = json_dumps(root, JSON_INDENT(2));
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(root);
+		cli_print_json(root);
 	} else {
 		for (size_t i = 0; vg_alert_warning(ctx, i); i++)
 			fprintf(stderr, "vigil: warning: %s\n", vg_alert_warning(ctx, i));
@@ -183,10 +179,7 @@ static int show_status(struct vg_alert_ctx *ctx, bool json)
 	json_int_t spooled = json_integer_value(json_object_get(st, "spooled"));
 	size_t n = json_array_size(conds);
 	if (json) {
-		char *txt = json_dumps(st, JSON_INDENT(2));
-		if (txt)
-			puts(txt);
-		free(txt);
+		cli_print_json(json_incref(st));
 	} else {
 		printf(n ? "%zu condition%s alerted on:\n" : "no condition alerted on\n", n, n == 1 ? "" : "s");
 		for (size_t i = 0; i < n; i++) {

@@ -84,11 +84,7 @@ int cmd_replace(int argc, char **argv)
 				       cli_json_safe(newp), "state", vg_pool_state_name(st.state), "rebuilt_bytes",
 				       (json_int_t)res.rebuilt_bytes, "unrecoverable",
 				       (json_int_t)res.rec.unrecoverable);
-		char *s = json_dumps(o2, JSON_INDENT(2));
-		if (s)
-			puts(s);
-		free(s);
-		json_decref(o2);
+		cli_print_json(o2);
 	} else
 		printf("replaced '%s' with '%s': %s rebuilt, vault %s%s\n", cli_safe(old), cli_safe(newp),
 		       cli_bytes(res.rebuilt_bytes), vg_pool_state_name(st.state),

@@ -148,11 +148,7 @@ int cmd_scrub(int argc, char **argv)
 				       "rebuilt_bytes", (json_int_t)res.rebuilt_bytes,
 				       "errors", (json_int_t)r->errors, "unrecoverable", (json_int_t)r->unrecoverable,
 				       "seconds", secs, "damaged_blocks", bad);
-		char *s = json_dumps(o2, JSON_INDENT(2));
-		if (s)
-			puts(s);
-		free(s);
-		json_decref(o2);
+		cli_print_json(o2);
 	} else {
 		printf("scrub %s%s: %s scanned in %.1fs (%s/s), %s repaired, %llu blocks with errors, %llu unrecoverable",
 		       how, res.resumed ? " (resumed)" : "", cli_bytes(r->bytes_done), secs,
