@@ -161,4 +161,8 @@ void vg_pool_bufs_free(struct vg_pool *p);
 /* Remember an unrecoverable block in the error log (io.c calls it). */
 void vg_pool_errlog_add(struct vg_pool *p, const struct vg_bp *bp);
 
+/* space.c: the shared lock of a read-only open on dev's readers.lock
+ * (p->readers), taken by vg_pool_open before it chooses a state. */
+void vg_pool_reader_lock(struct vg_pool *p, const char *dev);
+
 #endif

@@ -274,8 +274,6 @@ struct vg_pool_reclaim {
  * before it picks a state until it closes; while any is held nothing is
  * deleted (out->deferred): that reader may still need the old segments. */
 int vg_pool_reclaim(struct vg_pool *p, const uint8_t *live, uint32_t nsegs, struct vg_pool_reclaim *out);
-/* Taken by vg_pool_open for read-only opens (not probes). */
-void vg_pool_reader_lock(struct vg_pool *p, const char *dev);
 /* 0 if every copy of bp lies below the committed cursor and its segment
  * file exists on every usable device holding a column of it; otherwise
  * VG_ECORRUPT / VG_ENOENT saying which. */
