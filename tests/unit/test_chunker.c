@@ -194,6 +194,52 @@ TEST(resumed_scan_finds_the_same_boundaries)
 	free(buf);
 }
 
+/* The definition of a boundary, one byte at a time: the chunker must
+ * find exactly these, however it gets there. */
+static size_t reference_cut(const struct vg_chunker *c, const uint8_t *p, size_t len)
+{
+	size_t n = len < c->p.max ? len : c->p.max, normal = c->p.avg < n ? c->p.avg : n;
+	uint64_t h = 0;
+	for (size_t i = c->p.min; i < n; i++) {
+		h = (h << 1) + c->gear[p[i]];
+		if (!(h & (i < normal ? c->mask_s : c->mask_l)))
+			return i + 1;
+	}
+	return n;
+}
+
+/* Chunks long enough for the chunker's side-by-side lanes, with cuts
+ * landing in every lane of a window and runs that only max can cut. */
+TEST(boundaries_match_the_byte_at_a_time_definition)
+{
+	struct vg_chunker_params ps[3];
+	small_params(&ps[0], 5);
+	ps[1] = (struct vg_chunker_params){.alg = VG_CHUNKER_FASTCDC, .min = 16384, .avg = 65536, .max = 524288, .seed = 6};
+	vg_chunker_defaults(&ps[2], 7);
+	size_t len = 24u << 20;
+	uint8_t *buf = malloc(len);
+	T_CHECK(buf);
+	for (int k = 0; k < 3; k++) {
+		struct vg_chunker c;
+		T_OK(vg_chunker_init(&c, &ps[k]));
+		t_fill(buf, len, 100 + k);
+		memset(buf + (5u << 20), 0, 9u << 20);
+		size_t pos = 0, chunks = 0;
+		while (pos < len) {
+			size_t want = reference_cut(&c, buf + pos, len - pos);
+			size_t got = vg_chunker_cut(&c, buf + pos, len - pos, true);
+			T_CHECKF(got == want, "params %d, chunk at %zu: %zu bytes, the definition gives %zu", k, pos,
+				 got, want);
+			if (got != want)
+				break;
+			pos += got;
+			chunks++;
+		}
+		T_CHECKF(chunks >= 10, "params %d: only %zu chunks", k, chunks);
+	}
+	free(buf);
+}
+
 TEST(fixed_vector)
 {
 	/* Recorded from this implementation: FastCDC, gear table from
