@@ -32,6 +32,8 @@ int vg_sealer_init(struct vg_sealer *s, int level, int enc, const uint8_t *key)
 	s->level = level;
 	s->enc = enc;
 	s->key = key;
+	if (enc == VG_ENC_REPOKEY)
+		randombytes_buf(s->nonce_prefix, sizeof s->nonce_prefix);
 	vg_buf_init(&s->tmp, VG_OBJ_MAX + VG_SEAL_OVERHEAD);
 	s->cctx = ZSTD_createCCtx();
 	s->dctx = ZSTD_createDCtx();
@@ -157,7 +159,13 @@ int vg_seal(struct vg_sealer *s, const void *plain, size_t len, bool compress, s
 		return err;
 	}
 	uint8_t *nonce = out->p + at, *c = nonce + VG_SEAL_NONCE;
-	randombytes_buf(nonce, VG_SEAL_NONCE);
+	/* A nonce must never repeat under the key.  XChaCha20 derives the
+	 * subkey from the first 16 bytes (random, drawn at init: two sealers
+	 * share them with probability 2^-128 per pair) and uses the last 8 as
+	 * ChaCha20's nonce under that subkey (a counter: unique within one
+	 * sealer). */
+	memcpy(nonce, s->nonce_prefix, sizeof s->nonce_prefix);
+	vg_put64(nonce + sizeof s->nonce_prefix, s->nonce_count++);
 	if ((err = xchacha_seal(s, nonce, n ? c : plain, m, c)) < 0) {
 		out->len = at;
 		return err;

@@ -70,6 +70,10 @@ struct vg_sealer {
 	const uint8_t *key; /* VG_DATA_KEY_LEN bytes (enc repokey), owned by the caller */
 	void *cctx, *dctx;
 	void *aead; /* OpenSSL cipher context (XChaCha20-Poly1305's bulk) */
+	/* nonces: 16 random bytes drawn once per sealer, then a counter (see
+	 * vg_seal) - unique without a system call per object */
+	uint8_t nonce_prefix[16];
+	uint64_t nonce_count;
 	struct vg_buf tmp; /* decrypted, still compressed bytes */
 };
 

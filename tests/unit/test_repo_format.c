@@ -497,6 +497,35 @@ TEST(encrypted_sealing_round_trip_and_tamper)
 	vg_buf_release(&back);
 }
 
+/* Nonces never repeat under a key: sealing the same bytes again, by the
+ * same sealer or by another one (another thread or run), never gives the
+ * same nonce - a repeat would leak the XOR of two plaintexts. */
+TEST(nonces_never_repeat)
+{
+	static uint8_t key[VG_DATA_KEY_LEN] = {4, 5, 6};
+	enum { SEALERS = 3, EACH = 500 };
+	static uint8_t seen[SEALERS * EACH][VG_SEAL_NONCE];
+	struct vg_buf st = {0};
+	uint8_t comp, plain[32] = {0};
+	size_t n = 0;
+	for (int k = 0; k < SEALERS; k++) {
+		struct vg_sealer s;
+		T_OK(vg_sealer_init(&s, 1, VG_ENC_REPOKEY, key));
+		for (int i = 0; i < EACH; i++) {
+			vg_buf_reset(&st);
+			T_OK(vg_seal(&s, plain, sizeof plain, false, &st, &comp));
+			memcpy(seen[n++], st.p, VG_SEAL_NONCE);
+		}
+		vg_sealer_release(&s);
+	}
+	size_t repeats = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			repeats += !memcmp(seen[i], seen[j], VG_SEAL_NONCE);
+	T_EQ(repeats, 0);
+	vg_buf_release(&st);
+}
+
 /* The stored bytes are libsodium's XChaCha20-Poly1305 (IETF) exactly,
  * whichever library did the work: both directions, raw and compressed,
  * empty and large objects. */
