@@ -303,7 +303,7 @@ int vg_fs_file_openat(struct vg_fs_dir *d, const char *name, struct vg_fs_file *
 
 void vg_fs_file_opened_stat(const struct vg_fs_file *f, struct vg_fs_stat *st) { *st = f->opened; }
 
-int vg_fs_file_read(struct vg_fs_file *f, void *buf, size_t len, size_t *got)
+int vg_fs_file_read_sized(struct vg_fs_file *f, void *buf, size_t len, uint64_t left, size_t *got)
 {
 	size_t done = 0;
 	while (done < len) {
@@ -316,9 +316,16 @@ int vg_fs_file_read(struct vg_fs_file *f, void *buf, size_t len, size_t *got)
 		if (n == 0)
 			break;
 		done += (size_t)n;
+		if (done == left) /* short of len: where the size said the end is */
+			break;
 	}
 	*got = done;
 	return 0;
+}
+
+int vg_fs_file_read(struct vg_fs_file *f, void *buf, size_t len, size_t *got)
+{
+	return vg_fs_file_read_sized(f, buf, len, UINT64_MAX, got);
 }
 
 int vg_fs_file_stat(struct vg_fs_file *f, struct vg_fs_stat *st)

@@ -99,6 +99,11 @@ int vg_fs_readlinkat(struct vg_fs_dir *d, const char *name, struct vg_buf *out);
 int vg_fs_file_openat(struct vg_fs_dir *d, const char *name, struct vg_fs_file **out);
 /* Read up to len bytes; *got < len only at end of file. */
 int vg_fs_file_read(struct vg_fs_file *f, void *buf, size_t len, size_t *got);
+/* The same, but a short read that ends exactly `left` bytes in (what the
+ * file's size said was left) is taken as the end of the file without a
+ * read(2) returning 0 to confirm it.  For callers that stat the file
+ * after reading it: a file that grew meanwhile is caught there. */
+int vg_fs_file_read_sized(struct vg_fs_file *f, void *buf, size_t len, uint64_t left, size_t *got);
 int vg_fs_file_stat(struct vg_fs_file *f, struct vg_fs_stat *st);
 /* The stat taken when the file was opened for reading (no system call). */
 void vg_fs_file_opened_stat(const struct vg_fs_file *f, struct vg_fs_stat *st);

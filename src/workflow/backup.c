@@ -412,12 +412,16 @@ static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct
 		return 1;
 	}
 	/* verify_file: 0 reused, 1 rot (last good version kept), 2 read it */
-	int v = check && same_content_expected(&e->st, pe) ? verify_file(c, f, pe, &e->st, e) : 2;
-	if (v == 2) { /* read it (again), with its own xattrs */
-		clear_entry(e);
-		if (!(err = vg_fs_file_xattrs(f, &c->xat)) && c->xat.len && (e->xattrs = malloc(c->xat.len))) {
-			memcpy((void *)e->xattrs, c->xat.p, c->xat.len);
-			e->xattrs_len = c->xat.len;
+	bool verify = check && same_content_expected(&e->st, pe);
+	int v = verify ? verify_file(c, f, pe, &e->st, e) : 2;
+	if (v == 2) {
+		if (verify) { /* it changed after all: read it again, with its own xattrs */
+			clear_entry(e);
+			if (!(err = vg_fs_file_xattrs(f, &c->xat)) && c->xat.len &&
+			    (e->xattrs = malloc(c->xat.len))) {
+				memcpy((void *)e->xattrs, c->xat.p, c->xat.len);
+				e->xattrs_len = c->xat.len;
+			}
 		}
 		v = store_file(c, f, e); /* 1 now: left out */
 	} else if (v == 1) {

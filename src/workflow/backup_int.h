@@ -36,6 +36,7 @@ struct src {
 	size_t n, next;
 	uint64_t left; /* bytes left in the current extent */
 	uint64_t size; /* from the stat at open */
+	uint64_t pos;  /* bytes read so far (whole files) */
 };
 
 /* Find the extents when the file looks sparse (fewer blocks than bytes). */

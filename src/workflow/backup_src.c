@@ -12,7 +12,7 @@ int src_open(struct src *s, const struct vg_fs_stat *st)
 {
 	s->ext = NULL;
 	s->n = s->next = 0;
-	s->left = 0;
+	s->left = s->pos = 0;
 	s->size = st->size;
 	if (st->blocks * 512 >= st->size) /* no room for a hole: skip the seeks */
 		return 0;
@@ -22,8 +22,12 @@ int src_open(struct src *s, const struct vg_fs_stat *st)
 int src_read(struct src *s, void *buf, size_t len, size_t *got)
 {
 	size_t done = 0;
-	if (!s->ext)
-		return vg_fs_file_read(s->f, buf, len, got);
+	if (!s->ext) { /* the caller stats the file after reading it */
+		int err = vg_fs_file_read_sized(s->f, buf, len, s->pos <= s->size ? s->size - s->pos : UINT64_MAX, got);
+		if (!err)
+			s->pos += *got;
+		return err;
+	}
 	while (done < len) {
 		if (s->left == 0) {
 			if (s->next == s->n)
