@@ -130,15 +130,19 @@ int vg_fs_pread_path(const char *path, uint64_t off, void *buf, size_t len, size
 /* An entry's xattrs in the list encoding the trees store: varint n, then
  * n x (varint name length, name, varint value length, value), sorted by
  * name bytes.  out is left empty when there are none (or the file system
- * has none).  Files and directories only: Linux allows no user xattrs on
- * symlinks and special files. */
+ * has none). */
 int vg_fs_file_xattrs(struct vg_fs_file *f, struct vg_buf *out);
 int vg_fs_dir_xattrs(struct vg_fs_dir *d, struct vg_buf *out);
+/* Those of entry `name` of d that is not opened: a symlink (not
+ * followed) or a special file.  Linux allows no user.* xattrs there, but
+ * security.* (SELinux labels) and trusted.* ones live on them. */
+int vg_fs_xattrs_at(struct vg_fs_dir *d, const char *name, struct vg_buf *out);
 /* Check an xattr list (VG_ECORRUPT naming the problem). */
 int vg_fs_xattrs_check(const uint8_t *list, size_t len);
 /* Apply a list; the first failure is returned (the others still tried). */
 int vg_fs_file_set_xattrs(struct vg_fs_file *f, const uint8_t *list, size_t len);
 int vg_fs_dir_set_xattrs(struct vg_fs_dir *d, const uint8_t *list, size_t len);
+int vg_fs_set_xattrs_at(struct vg_fs_dir *d, const char *name, const uint8_t *list, size_t len);
 
 /* Data extents (SEEK_DATA/SEEK_HOLE) of a file of `size` bytes, as
  * offset/length pairs in *ext (malloc'd, 2 x *n values; non-NULL with

@@ -2,9 +2,12 @@
  * fs_meta.c - the metadata beyond stat(2): xattrs (and with them POSIX
  * ACLs), sparse files' data extents, owner names, confined hardlinks.
  *
- * xattrs are read and written through the entry's own fd, so nothing is
- * followed.  A file system without xattr support (ENOTSUP) simply has
- * none.  Names are sorted so two runs over the same tree encode the same
+ * xattrs of files and directories are read and written through the
+ * entry's own fd, so nothing is followed.  Symlinks and special files
+ * cannot be opened for that (opening a device has effects), so theirs go
+ * through the l*xattr calls on /proc/self/fd/DIRFD/NAME: relative to the
+ * open directory, the last component not followed.  A file system
+ * without xattr support (ENOTSUP) simply has none.  Names are sorted so two runs over the same tree encode the same
  * bytes (equal trees dedup).
  */
 #include "os/fs.h"
@@ -30,13 +33,36 @@
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Names from flistxattr into a malloc'd buffer and a sorted array. */
-static int list_names(int fd, const char *path, char **buf, char ***names, size_t *n)
+/* Where xattrs are read or written: an open fd, or (lpath set) a path
+ * whose last component is not followed.  path names it in messages. */
+struct xtarget {
+	int fd;
+	const char *lpath, *path;
+};
+
+static ssize_t x_list(const struct xtarget *t, char *buf, size_t len)
 {
+	return t->lpath ? llistxattr(t->lpath, buf, len) : flistxattr(t->fd, buf, len);
+}
+
+static ssize_t x_get(const struct xtarget *t, const char *name, void *val, size_t len)
+{
+	return t->lpath ? lgetxattr(t->lpath, name, val, len) : fgetxattr(t->fd, name, val, len);
+}
+
+static int x_set(const struct xtarget *t, const char *name, const void *val, size_t len)
+{
+	return t->lpath ? lsetxattr(t->lpath, name, val, len, 0) : fsetxattr(t->fd, name, val, len, 0);
+}
+
+/* Names into a malloc'd buffer and a sorted array. */
+static int list_names(const struct xtarget *t, char **buf, char ***names, size_t *n)
+{
+	const char *path = t->path;
 	*buf = NULL;
 	*names = NULL;
 	*n = 0;
-	ssize_t len = flistxattr(fd, NULL, 0);
+	ssize_t len = x_list(t, NULL, 0);
 	if (len < 0 && (errno == ENOTSUP || errno == ENOSYS))
 		return 0;
 	if (len < 0)
@@ -45,7 +71,7 @@ static int list_names(int fd, const char *path, char **buf, char ***names, size_
 		return 0;
 	if ((size_t)len > NAMES_MAX || !(*buf = malloc((size_t)len + 1)))
 		return VG_ERR(VG_ENOMEM, "xattr names of '%s' too large", path);
-	if ((len = flistxattr(fd, *buf, (size_t)len)) < 0)
+	if ((len = x_list(t, *buf, (size_t)len)) < 0)
 		return VG_ERRNO(errno, "cannot list the xattrs of '%s'", path);
 	(*buf)[len] = 0;
 	size_t cnt = 0;
@@ -60,20 +86,21 @@ static int list_names(int fd, const char *path, char **buf, char ***names, size_
 	return 0;
 }
 
-static int get_xattrs(int fd, const char *path, struct vg_buf *out)
+static int get_xattrs(const struct xtarget *t, struct vg_buf *out)
 {
+	const char *path = t->path;
 	char *buf, **names;
 	size_t n;
 	uint8_t *val = NULL;
 	vg_buf_reset(out);
-	int err = list_names(fd, path, &buf, &names, &n);
+	int err = list_names(t, &buf, &names, &n);
 	if (!err && n && !(val = malloc(VALUE_MAX)))
 		err = VG_ERR(VG_ENOMEM, "out of memory");
 	size_t kept = 0;
 	struct vg_buf body;
 	vg_buf_init(&body, VG_FS_XATTR_LIST_MAX);
 	for (size_t i = 0; i < n && !err; i++) {
-		ssize_t v = fgetxattr(fd, names[i], val, VALUE_MAX);
+		ssize_t v = x_get(t, names[i], val, VALUE_MAX);
 		if (v < 0 && errno == ENODATA) /* removed meanwhile */
 			continue;
 		if (v < 0) {
@@ -97,8 +124,41 @@ static int get_xattrs(int fd, const char *path, struct vg_buf *out)
 	return err;
 }
 
-int vg_fs_file_xattrs(struct vg_fs_file *f, struct vg_buf *out) { return get_xattrs(f->fd, f->path, out); }
-int vg_fs_dir_xattrs(struct vg_fs_dir *d, struct vg_buf *out) { return get_xattrs(d->fd, d->path, out); }
+int vg_fs_file_xattrs(struct vg_fs_file *f, struct vg_buf *out)
+{
+	struct xtarget t = {f->fd, NULL, f->path};
+	return get_xattrs(&t, out);
+}
+
+int vg_fs_dir_xattrs(struct vg_fs_dir *d, struct vg_buf *out)
+{
+	struct xtarget t = {d->fd, NULL, d->path};
+	return get_xattrs(&t, out);
+}
+
+/* The target of NAME in d, not followed: through /proc/self/fd when it
+ * is there (no race with a renamed parent), else through d's path. */
+static int at_target(struct vg_fs_dir *d, const char *name, char lpath[4200], char path[4200],
+		     struct xtarget *t)
+{
+	static int have_proc = -1;
+	if (have_proc < 0)
+		have_proc = access("/proc/self/fd", X_OK) == 0;
+	int n = snprintf(path, 4200, "%s/%s", d->path, name);
+	int m = have_proc ? snprintf(lpath, 4200, "/proc/self/fd/%d/%s", d->fd, name) : n;
+	if (n < 0 || n >= 4200 || m < 0 || m >= 4200)
+		return VG_ERR(VG_EINVAL, "path too long: '%s/%s'", d->path, name);
+	*t = (struct xtarget){-1, have_proc ? lpath : path, path};
+	return 0;
+}
+
+int vg_fs_xattrs_at(struct vg_fs_dir *d, const char *name, struct vg_buf *out)
+{
+	char lpath[4200], path[4200];
+	struct xtarget t;
+	int err = at_target(d, name, lpath, path, &t);
+	return err ? err : get_xattrs(&t, out);
+}
 
 /* Walk a list: fn(name (NUL-terminated copy), value, len) per item. */
 static int each_xattr(const uint8_t *list, size_t len, int (*fn)(void *, const char *, const uint8_t *, size_t),
@@ -132,29 +192,32 @@ static int each_xattr(const uint8_t *list, size_t len, int (*fn)(void *, const c
 
 int vg_fs_xattrs_check(const uint8_t *list, size_t len) { return each_xattr(list, len, NULL, NULL); }
 
-struct setctx {
-	int fd;
-	const char *path;
-};
-
 static int set_one(void *ctx, const char *name, const uint8_t *v, size_t len)
 {
-	struct setctx *c = ctx;
-	if (fsetxattr(c->fd, name, v, len, 0) < 0)
-		return VG_ERRNO(errno, "cannot set xattr '%s' of '%s'", name, c->path);
+	const struct xtarget *t = ctx;
+	if (x_set(t, name, v, len) < 0)
+		return VG_ERRNO(errno, "cannot set xattr '%s' of '%s'", name, t->path);
 	return 0;
 }
 
 int vg_fs_file_set_xattrs(struct vg_fs_file *f, const uint8_t *list, size_t len)
 {
-	struct setctx c = {f->fd, f->path};
-	return each_xattr(list, len, set_one, &c);
+	struct xtarget t = {f->fd, NULL, f->path};
+	return each_xattr(list, len, set_one, &t);
 }
 
 int vg_fs_dir_set_xattrs(struct vg_fs_dir *d, const uint8_t *list, size_t len)
 {
-	struct setctx c = {d->fd, d->path};
-	return each_xattr(list, len, set_one, &c);
+	struct xtarget t = {d->fd, NULL, d->path};
+	return each_xattr(list, len, set_one, &t);
+}
+
+int vg_fs_set_xattrs_at(struct vg_fs_dir *d, const char *name, const uint8_t *list, size_t len)
+{
+	char lpath[4200], path[4200];
+	struct xtarget t;
+	int err = at_target(d, name, lpath, path, &t);
+	return err ? err : each_xattr(list, len, set_one, &t);
 }
 
 /* --- holes --- */

@@ -375,6 +375,18 @@ static int store_file(struct bctx *c, struct vg_fs_file *f, struct vg_tree_entry
 	return 0;
 }
 
+/* Keep the xattrs just read into c->xat with e. */
+static int keep_xattrs(struct bctx *c, struct vg_tree_entry *e)
+{
+	if (!c->xat.len)
+		return 0;
+	if (!(e->xattrs = malloc(c->xat.len)))
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	memcpy((void *)e->xattrs, c->xat.p, c->xat.len);
+	e->xattrs_len = c->xat.len;
+	return 0;
+}
+
 /* A regular file.  Negative: fatal for the run; 1: left out. */
 static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct vg_tree_entry *e,
 		   const struct vg_tree_entry *pe)
@@ -397,13 +409,8 @@ static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct
 	}
 	if (!err)
 		vg_fs_file_opened_stat(f, &e->st);
-	if (!err && (err = vg_fs_file_xattrs(f, &c->xat)) == 0 &&
-	    c->xat.len && !(e->xattrs = malloc(c->xat.len)))
-		err = VG_ERR(VG_ENOMEM, "out of memory");
-	if (!err && e->xattrs) {
-		memcpy((void *)e->xattrs, c->xat.p, c->xat.len);
-		e->xattrs_len = c->xat.len;
-	}
+	if (!err && (err = vg_fs_file_xattrs(f, &c->xat)) == 0)
+		err = keep_xattrs(c, e);
 	if (err) {
 		vg_fs_file_close(f);
 		if (err == VG_ENOMEM)
@@ -417,10 +424,9 @@ static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct
 	if (v == 2) {
 		if (verify) { /* it changed after all: read it again, with its own xattrs */
 			clear_entry(e);
-			if (!(err = vg_fs_file_xattrs(f, &c->xat)) && c->xat.len &&
-			    (e->xattrs = malloc(c->xat.len))) {
-				memcpy((void *)e->xattrs, c->xat.p, c->xat.len);
-				e->xattrs_len = c->xat.len;
+			if (!vg_fs_file_xattrs(f, &c->xat) && keep_xattrs(c, e) == VG_ENOMEM) {
+				vg_fs_file_close(f);
+				return VG_ENOMEM;
 			}
 		}
 		v = store_file(c, f, e); /* 1 now: left out */
@@ -456,9 +462,9 @@ static int do_dir(struct bctx *c, struct vg_fs_dir *d, const char *name, int dep
 	int err = vg_fs_dir_xattrs(sub, &c->xat);
 	if (err < 0)
 		problem(c, VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
-	else if (c->xat.len && (e->xattrs = malloc(c->xat.len))) {
-		memcpy((void *)e->xattrs, c->xat.p, c->xat.len);
-		e->xattrs_len = c->xat.len;
+	else if ((err = keep_xattrs(c, e)) < 0) {
+		vg_fs_dir_close(sub);
+		return err;
 	}
 	if (c->o->one_fs && e->st.dev != c->top_dev) /* a mount point: kept, empty */
 		err = vg_repo_put_tree(c->r, NULL, 0, &e->subtree, &added);
@@ -503,6 +509,11 @@ static int do_entry(struct bctx *c, struct vg_fs_dir *d, const char *name, const
 		problem(c, VG_VERDICT_INCOMPLETE, "%s: unknown file type, left out", path);
 		return 1;
 	}
+	/* a symlink or special file: its xattrs (security labels) by name */
+	if ((err = vg_fs_xattrs_at(d, name, &c->xat)) < 0)
+		problem(c, err == VG_ENOENT ? VG_VERDICT_OK : VG_VERDICT_INCOMPLETE, "%s", vg_errmsg());
+	else if ((err = keep_xattrs(c, e)) < 0)
+		return err;
 	c->snap->stats.others++;
 	return 0;
 }

@@ -310,7 +310,9 @@ static void restore_entry(struct rctx *c, struct vg_fs_dir *d, const struct vg_t
 		return;
 	case VG_FT_SYMLINK:
 		st = owner_of(c, e);
-		if (vg_fs_symlinkat(d, e->name, e->target) < 0 || vg_fs_set_meta_at(d, e->name, &st, c->owner) < 0)
+		if (vg_fs_symlinkat(d, e->name, e->target) < 0 ||
+		    (e->xattrs_len && vg_fs_set_xattrs_at(d, e->name, e->xattrs, e->xattrs_len) < 0) ||
+		    vg_fs_set_meta_at(d, e->name, &st, c->owner) < 0)
 			rerr(c, "%s", vg_errmsg());
 		else
 			c->res->links++;
@@ -321,7 +323,9 @@ static void restore_entry(struct rctx *c, struct vg_fs_dir *d, const struct vg_t
 		if (e->st.type != VG_FT_FIFO && geteuid() != 0)
 			break;
 		st = owner_of(c, e);
-		if (vg_fs_mknodat(d, e->name, &e->st) < 0 || vg_fs_set_meta_at(d, e->name, &st, c->owner) < 0)
+		if (vg_fs_mknodat(d, e->name, &e->st) < 0 ||
+		    (e->xattrs_len && vg_fs_set_xattrs_at(d, e->name, e->xattrs, e->xattrs_len) < 0) ||
+		    vg_fs_set_meta_at(d, e->name, &st, c->owner) < 0)
 			rerr(c, "%s", vg_errmsg());
 		else
 			c->res->others++;

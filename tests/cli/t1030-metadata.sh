@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Full metadata round trip, compared with a reference walk (treewalk.py
-# --full): content, mode, owner, ns mtime, xattrs and POSIX ACLs (files and
-# directories), hardlink structure, holes of sparse files, empty dirs,
+# --full): content, mode, owner, ns mtime, xattrs and POSIX ACLs (files,
+# directories; symlinks and fifos as root), hardlink structure, holes of sparse files, empty dirs,
 # fifos and device nodes (as root).  Plus --exclude, --exclude-file,
 # --one-file-system (when a tmpfs can be mounted), restore --verify and
 # the owner restored by name.
@@ -32,6 +32,10 @@ if [ "$(id -u)" = 0 ]; then
 	mknod "$src/null-dev" c 1 3
 	chown 65534:65534 "$src/d/file"
 	chown -h 65534:65534 "$src/third"
+	# trusted.* needs root; user.* is refused on symlinks and special files
+	ln -s d/file "$src/labelled-link"
+	setfattr -h -n trusted.label -v link-label "$src/labelled-link"
+	setfattr -h -n trusted.label -v fifo-label "$src/fifo"
 fi
 chmod 0751 "$src/d/e"
 touch -h -d '2001-02-03 04:05:06.123456789' "$src/d/file" "$src/empty" "$src/d"
@@ -47,6 +51,11 @@ walk "$T/out/src" > "$T/got"
 if cmp -s "$T/want" "$T/got"; then ok "full metadata round trip identical"; else
 	not_ok "full metadata round trip identical" "$(diff "$T/want" "$T/got" | head -6 | cut -c1-250 | tr '\n' '|')"; fi
 grep -q "x:system.posix_acl_default" "$T/got" && ok "the walk sees the default ACL" || not_ok "the walk sees the default ACL"
+if [ "$(id -u)" = 0 ]; then
+	grep -q "labelled-link.*x:trusted.label=$(printf link-label | od -An -tx1 | tr -d ' \n')" "$T/got" \
+		&& ok "a symlink's xattr is restored" || not_ok "a symlink's xattr is restored" "$(grep labelled "$T/got")"
+	grep -q "fifo.*x:trusted.label" "$T/got" && ok "a fifo's xattr is restored" || not_ok "a fifo's xattr is restored"
+fi
 grep -q "sparse.*data:0+4096,5120000+" "$T/got" && ok "holes stay holes" || not_ok "holes stay holes" "$(grep sparse "$T/got")"
 [ "$(du -k "$T/out/src/sparse" | cut -f1)" -lt 1000 ] && ok "the sparse file takes little space" || not_ok "the sparse file takes little space"
 [ ! -e "$T/out/src/skip.cache" ] && [ ! -e "$T/out/src/keep/drop-me" ] && [ ! -e "$T/out/src/d/drop.tmp" ] \

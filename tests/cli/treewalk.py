@@ -42,9 +42,8 @@ def full_walk(root):
         full = os.path.join(root, rel) if rel else root
         st = os.lstat(full)
         extra = b" %d %d" % (st.st_uid, st.st_gid)
-        if not stat.S_ISLNK(st.st_mode):
-            for name in sorted(os.listxattr(full, follow_symlinks=False)):
-                extra += b" x:%s=%s" % (name.encode(), os.getxattr(full, name, follow_symlinks=False).hex().encode())
+        for name in sorted(os.listxattr(full, follow_symlinks=False)):
+            extra += b" x:%s=%s" % (name.encode(), os.getxattr(full, name, follow_symlinks=False).hex().encode())
         if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
             extra += b" link:%r" % first[(st.st_dev, st.st_ino)]
         if stat.S_ISREG(st.st_mode):
