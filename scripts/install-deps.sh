@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang llvm
 libisal-dev libssl-dev libsodium-dev libxxhash-dev libzstd-dev
-libcurl4-openssl-dev libjansson-dev libinih-dev
+libcurl4-openssl-dev libcurl4 libjansson-dev libinih-dev
 python3 postgresql postgresql-contrib restic borgbackup
 attr acl time strace util-linux"
 

@@ -4,7 +4,6 @@
  * that are not about events (tests, pings, flush, finish).  Events, dedup
  * and routing are in deliver.c.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -299,13 +298,7 @@ static long long clock_now(const struct vg_alert_opts *o)
 int vg_alert_open(struct vg_config *cfg, const struct vg_alert_opts *opts,
 		  struct vg_alert_ctx **out)
 {
-	static bool curl_ready;
 	*out = NULL;
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return VG_ERR(VG_ENOMEM, "cannot initialise libcurl");
-		curl_ready = true;
-	}
 	struct vg_alert_ctx *ctx = calloc(1, sizeof *ctx);
 	if (!ctx)
 		return VG_ERR(VG_ENOMEM, "out of memory");

@@ -123,7 +123,7 @@ int msg_from_json(const json_t *j, struct msg *m);
 /* ISO 8601 UTC ("2024-05-01T12:00:00Z"). */
 const char *msg_iso_time(long long t, char *buf, size_t len);
 
-/* ---- HTTP through libcurl (http.c) ---- */
+/* ---- HTTP through libcurl (http.c; libcurl itself: curl_lib.h) ---- */
 struct http_req {
 	const char *method; /* "POST" (default), "GET", "PUT" */
 	const char *url;
@@ -153,8 +153,9 @@ int curl_outcome(int rc, const char *origin, long long total_ms, const char *ebu
 		 size_t errlen);
 /* scheme://host[:port] of url, never its path or credentials. */
 const char *http_origin(const char *url, char *buf, size_t len);
-/* application/x-www-form-urlencoded "k=v&k=v" from pairs (NULL-terminated). */
-int http_form(const char *const *pairs, struct vg_buf *out);
+/* application/x-www-form-urlencoded "k=v&k=v" from pairs (NULL-terminated);
+ * on failure (no libcurl, out of memory) err says why. */
+int http_form(const char *const *pairs, struct vg_buf *out, char *err, size_t errlen);
 /* Makes header text safe: one line, printable. */
 void http_header_value(const char *in, char *out, size_t len);
 /* One line of header text; non-ASCII text becomes RFC 2047 encoded words

@@ -18,13 +18,13 @@
  * try.  smtps:// URLs use TLS from the first byte.  Header values are made
  * single-line and non-ASCII subjects RFC 2047 encoded.
  */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "alert/alert_int.h"
+#include "alert/curl_lib.h"
 #include "base/err.h"
 #include "config/config.h"
 
@@ -197,16 +197,18 @@ static int via_smtp(struct channel *ch, const struct msg *m, long long timeout_m
 	static const long modes[] = {CURLUSESSL_NONE, CURLUSESSL_TRY, CURLUSESSL_ALL};
 	char origin[512], from[340], ebuf[CURL_ERROR_SIZE] = "";
 	http_origin(ch->url, origin, sizeof origin);
+	int ret = lcurl_load(err, errlen);
+	if (ret)
+		return ret;
 	struct vg_buf mail;
 	vg_buf_init(&mail, 2u << 20);
 	struct curl_slist *rcpt = NULL, *tmp;
-	CURL *c = curl_easy_init();
-	int ret = 0;
+	CURL *c = lcurl.easy_init();
 	bool oom = !c || build(ch, m, "\r\n", &mail);
 	for (size_t i = 0; i < e->nrcpt && !oom; i++) {
 		char a[340];
 		snprintf(a, sizeof a, "<%s>", e->rcpt[i]);
-		oom = !(tmp = curl_slist_append(rcpt, a)) || !(rcpt = tmp);
+		oom = !(tmp = lcurl.slist_append(rcpt, a)) || !(rcpt = tmp);
 	}
 	if (oom) {
 		snprintf(err, errlen, "out of memory building the e-mail");
@@ -218,27 +220,27 @@ static int via_smtp(struct channel *ch, const struct msg *m, long long timeout_m
 	struct upload up = {(const char *)mail.p, mail.len};
 	snprintf(from, sizeof from, "<%s>", e->from);
 	curl_common(c, ch, total, ebuf);
-	curl_easy_setopt(c, CURLOPT_URL, ch->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
-	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-	curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(c, CURLOPT_READDATA, &up);
-	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(c, CURLOPT_USE_SSL, modes[e->tls]);
+	LCURL_SETOPT(c, CURLOPT_URL, ch->url);
+	LCURL_SETOPT(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	LCURL_SETOPT(c, CURLOPT_MAIL_FROM, from);
+	LCURL_SETOPT(c, CURLOPT_MAIL_RCPT, rcpt);
+	LCURL_SETOPT(c, CURLOPT_READFUNCTION, on_read);
+	LCURL_SETOPT(c, CURLOPT_READDATA, &up);
+	LCURL_SETOPT(c, CURLOPT_UPLOAD, 1L);
+	LCURL_SETOPT(c, CURLOPT_USE_SSL, modes[e->tls]);
 	if (ch->user)
-		curl_easy_setopt(c, CURLOPT_USERNAME, ch->user);
+		LCURL_SETOPT(c, CURLOPT_USERNAME, ch->user);
 	if (ch_opt(ch, "password", &pw) == 0)
-		curl_easy_setopt(c, CURLOPT_PASSWORD, pw);
+		LCURL_SETOPT(c, CURLOPT_PASSWORD, pw);
 	struct sigpipe_guard g;
 	sigpipe_block(&g);
-	CURLcode rc = curl_easy_perform(c);
+	CURLcode rc = lcurl.easy_perform(c);
 	sigpipe_restore(&g);
 	ret = curl_outcome(rc, origin, total, ebuf, err, errlen);
 out:
-	curl_slist_free_all(rcpt);
+	lcurl.slist_free_all(rcpt);
 	if (c)
-		curl_easy_cleanup(c);
+		lcurl.easy_cleanup(c);
 	vg_buf_release(&mail);
 	return ret;
 }

@@ -201,10 +201,10 @@ static int pushover_post(struct channel *ch, const char *url, const char *const 
 {
 	struct vg_buf form;
 	vg_buf_init(&form, 64 << 10);
-	if (http_form(pairs, &form)) {
+	int r = http_form(pairs, &form, err, errlen);
+	if (r) {
 		vg_buf_release(&form);
-		snprintf(err, errlen, "out of memory building the Pushover request");
-		return VG_ENOMEM;
+		return r;
 	}
 	struct http_req req = {
 		.url = url,
@@ -213,7 +213,7 @@ static int pushover_post(struct channel *ch, const char *url, const char *const 
 		.body_len = form.len,
 	};
 	struct http_resp resp;
-	int r = http_send(ch, &req, timeout_ms, &resp, err, errlen);
+	r = http_send(ch, &req, timeout_ms, &resp, err, errlen);
 	vg_buf_release(&form);
 	return r;
 }

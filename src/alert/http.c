@@ -1,17 +1,18 @@
 /*
- * http.c - one HTTP request through libcurl, with the channel's timeouts.
+ * http.c - one HTTP request through libcurl (loaded on first use, see
+ * curl_lib.c), with the channel's timeouts.
  *
  * Only http and https are allowed, redirects are not followed (a ping or
  * an alert that lands elsewhere is not delivered), the reply is read up to
  * a small cap, and error texts name the server by its origin only: the
  * path of a ping URL or an ntfy topic is as good as a password.
  */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alert/alert_int.h"
+#include "alert/curl_lib.h"
 #include "base/err.h"
 #include "config/config.h"
 
@@ -54,17 +55,20 @@ void http_header_value(const char *in, char *out, size_t len)
 	out[o] = 0;
 }
 
-int http_form(const char *const *pairs, struct vg_buf *out)
+int http_form(const char *const *pairs, struct vg_buf *out, char *err, size_t errlen)
 {
-	int err = 0;
-	for (size_t i = 0; pairs[i] && pairs[i + 1] && !err; i += 2) {
-		char *v = curl_easy_escape(NULL, pairs[i + 1], 0);
-		if (!v)
-			return VG_ERR(VG_ENOMEM, "out of memory encoding a form");
-		err = vg_buf_addf(out, "%s%s=%s", i ? "&" : "", pairs[i], v);
-		curl_free(v);
+	int r = lcurl_load(err, errlen);
+	if (r)
+		return r;
+	for (size_t i = 0; pairs[i] && pairs[i + 1] && !r; i += 2) {
+		char *v = lcurl.easy_escape(NULL, pairs[i + 1], 0);
+		r = v ? vg_buf_addf(out, "%s%s=%s", i ? "&" : "", pairs[i], v)
+		      : VG_ERR(VG_ENOMEM, "out of memory");
+		lcurl.free(v);
 	}
-	return err ? err : vg_buf_cstr(out);
+	if (r || (r = vg_buf_cstr(out)))
+		snprintf(err, errlen, "cannot encode the form: %s", vg_errmsg());
+	return r;
 }
 
 static void one_line(char *s)
@@ -80,15 +84,15 @@ void curl_common(void *curl, struct channel *ch, long long total_ms, char *ebuf)
 	long long connect = ch->connect_ms < total_ms ? ch->connect_ms : total_ms;
 	const char *ca = NULL;
 	bool verify = true;
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect > 0 ? connect : 1));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(total_ms > 0 ? total_ms : 1));
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	LCURL_SETOPT(c, CURLOPT_NOSIGNAL, 1L);
+	LCURL_SETOPT(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect > 0 ? connect : 1));
+	LCURL_SETOPT(c, CURLOPT_TIMEOUT_MS, (long)(total_ms > 0 ? total_ms : 1));
+	LCURL_SETOPT(c, CURLOPT_ERRORBUFFER, ebuf);
 	if (ch_opt(ch, "ca-file", &ca) == 0)
-		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+		LCURL_SETOPT(c, CURLOPT_CAINFO, ca);
 	if (vg_config_get_bool(ch->sec, "tls-verify", &verify) == 0 && !verify) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+		LCURL_SETOPT(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		LCURL_SETOPT(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 }
 
@@ -103,7 +107,7 @@ int curl_outcome(int rc, const char *origin, long long total_ms, const char *ebu
 		return VG_ETIMEDOUT;
 	}
 	snprintf(err, errlen, "cannot reach %s: %s", origin,
-		 ebuf[0] ? ebuf : curl_easy_strerror((CURLcode)rc));
+		 ebuf[0] ? ebuf : lcurl.easy_strerror((CURLcode)rc));
 	return VG_EEXTERNAL;
 }
 
@@ -118,9 +122,11 @@ int http_send(struct channel *ch, const struct http_req *req, long long timeout_
 		snprintf(err, errlen, "no time left to reach %s", origin);
 		return VG_ETIMEDOUT;
 	}
-	CURL *c = curl_easy_init();
+	int ret = lcurl_load(err, errlen);
+	if (ret)
+		return ret;
+	CURL *c = lcurl.easy_init();
 	struct curl_slist *hl = NULL, *tmp;
-	int ret = 0;
 	if (!c) {
 		snprintf(err, errlen, "cannot start an HTTP request (libcurl)");
 		return VG_ENOMEM;
@@ -129,11 +135,11 @@ int http_send(struct channel *ch, const struct http_req *req, long long timeout_
 	bool oom = false;
 	if (req->content_type) {
 		snprintf(ct, sizeof ct, "Content-Type: %s", req->content_type);
-		oom |= !(tmp = curl_slist_append(hl, ct)) || !(hl = tmp);
+		oom |= !(tmp = lcurl.slist_append(hl, ct)) || !(hl = tmp);
 	}
-	oom |= !(tmp = curl_slist_append(hl, "Expect:")) || !(hl = tmp);
+	oom |= !(tmp = lcurl.slist_append(hl, "Expect:")) || !(hl = tmp);
 	for (const char *const *h = req->headers; h && *h && !oom; h++)
-		oom |= !(tmp = curl_slist_append(hl, *h)) || !(hl = tmp);
+		oom |= !(tmp = lcurl.slist_append(hl, *h)) || !(hl = tmp);
 	if (oom) {
 		snprintf(err, errlen, "out of memory building an HTTP request");
 		ret = VG_ENOMEM;
@@ -142,25 +148,25 @@ int http_send(struct channel *ch, const struct http_req *req, long long timeout_
 	struct sink s = {resp->body, 0, sizeof resp->body};
 	const char *method = req->method ? req->method : "POST";
 	curl_common(c, ch, total, ebuf);
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "vigil/" VG_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	LCURL_SETOPT(c, CURLOPT_URL, req->url);
+	LCURL_SETOPT(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	LCURL_SETOPT(c, CURLOPT_USERAGENT, "vigil/" VG_VERSION);
+	LCURL_SETOPT(c, CURLOPT_HTTPHEADER, hl);
+	LCURL_SETOPT(c, CURLOPT_WRITEFUNCTION, on_data);
+	LCURL_SETOPT(c, CURLOPT_WRITEDATA, &s);
 	if (!strcmp(method, "GET")) {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		LCURL_SETOPT(c, CURLOPT_HTTPGET, 1L);
 	} else {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		LCURL_SETOPT(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		LCURL_SETOPT(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		if (strcmp(method, "POST"))
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+			LCURL_SETOPT(c, CURLOPT_CUSTOMREQUEST, method);
 	}
 	struct sigpipe_guard g;
 	sigpipe_block(&g);
-	CURLcode rc = curl_easy_perform(c);
+	CURLcode rc = lcurl.easy_perform(c);
 	sigpipe_restore(&g);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	LCURL_GETINFO(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	if ((ret = curl_outcome(rc, origin, total, ebuf, err, errlen)) == 0 &&
 	    (resp->status < 200 || resp->status > 299)) {
 		char reply[200];
@@ -171,8 +177,8 @@ int http_send(struct channel *ch, const struct http_req *req, long long timeout_
 		ret = VG_EEXTERNAL;
 	}
 out:
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(c);
+	lcurl.slist_free_all(hl);
+	lcurl.easy_cleanup(c);
 	return ret;
 }
 
