@@ -1,10 +1,12 @@
 /*
- * test_backup_crash.c - power loss at every write of real backups.
+ * test_backup_crash.c - power loss at every write, and at every sync,
+ * directory sync, rename and other metadata call, of real backups.
  *
  * A vault holds one committed snapshot; two more backups run through the
  * fault twin, which cuts the power at write N (every N, or 400 spread over
- * the run; several seeds per point when there are few) with a seed deciding which unsynced writes survive, are lost or
- * are torn.  After the "restart" the vault must open, hold exactly the
+ * the run; several seeds per point when there are few) or as call N of
+ * the other kinds is made, with a seed deciding which unsynced writes
+ * survive, are lost or are torn.  After the "restart" the vault must open, hold exactly the
  * snapshots whose commit returned (plus the one whose commit was in
  * flight, if its uberblock made it), and every snapshot it holds must
  * restore identical to its source.  Then it must take another backup.
@@ -121,7 +123,8 @@ static void check(const struct run *run, const struct vg_id *first, uint64_t n, 
 	T_OK(vg_pool_close(p));
 }
 
-TEST(power_loss_during_backups)
+/* ops 0: crash points are the pwrites; else the calls of those kinds. */
+static void power_loss(unsigned ops)
 {
 	struct vg_layout l;
 	struct vg_pool *p;
@@ -154,8 +157,8 @@ TEST(power_loss_during_backups)
 	vg_fault_counts(os, NULL, &c);
 	vg_os_destroy(os);
 	T_EQ(run.committed, 2);
-	uint64_t total = c.writes;
-	uint64_t step = total > MAX_POINTS ? total / MAX_POINTS : 1;
+	uint64_t total = ops ? c.syncs * 4 : c.writes; /* ops: until a run ends uncut */
+	uint64_t step = !ops && total > MAX_POINTS ? total / MAX_POINTS : 1;
 	int outcomes[4] = {0};
 	/* every write is a crash point; few writes get several seeds each */
 	int seeds = (int)(MAX_POINTS / (total / step + 1));
@@ -170,9 +173,17 @@ TEST(power_loss_during_backups)
 			break;
 		T_EQ(t_sh("rm -rf '%s/v' && cp -a '%s/template' '%s/v'", t_tmpdir(), t_tmpdir(), t_tmpdir()), 0);
 		os = vg_os_fault_new(vg_os_posix());
-		vg_fault_crash_at(os, n, seed);
+		if (ops)
+			vg_fault_crash_at_op(os, ops, n, seed);
+		else
+			vg_fault_crash_at(os, n, seed);
 		memset(&run, 0, sizeof run);
 		workload(os, &run);
+		if (ops && !vg_fault_crashed(os)) { /* past the last call of those kinds */
+			T_OK(vg_fault_powerloss(os, NULL));
+			vg_os_destroy(os);
+			break;
+		}
 		T_CHECKF(vg_fault_crashed(os), "write %llu was never reached", (unsigned long long)n);
 		T_OK(vg_fault_powerloss(os, NULL));
 		vg_os_destroy(os);
@@ -181,7 +192,13 @@ TEST(power_loss_during_backups)
 			return;
 		outcomes[run.committed]++;
 	}
-	fprintf(stderr, "  %llu writes, outcomes %d/%d/%d\n", (unsigned long long)total, outcomes[0], outcomes[1], outcomes[2]);
+	fprintf(stderr, "  %llu %s, outcomes %d/%d/%d\n", (unsigned long long)(ops ? c.syncs : total),
+		ops ? "syncs" : "writes", outcomes[0], outcomes[1], outcomes[2]);
 	/* the sweep crossed both commits */
 	T_CHECK(outcomes[0] > 0 && outcomes[1] > 0);
 }
+
+TEST(power_loss_during_backups) { power_loss(0); }
+/* the power fails as a sync, directory sync, rename or other metadata
+ * call is made: what it would have made durable is not */
+TEST(power_loss_at_syncs_and_renames_during_backups) { power_loss(VG_FAULT_SYNC | VG_FAULT_META); }

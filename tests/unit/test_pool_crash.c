@@ -1,8 +1,10 @@
 /*
- * test_pool_crash.c - power loss at every write of a workload: after the
- * "restart" the vault opens, its root is the last committed one (or the
- * one whose commit was in flight), every block that root names reads back
- * exactly, and the vault takes new commits.
+ * test_pool_crash.c - power loss at every write of a workload, and at
+ * every sync, directory sync, rename and other metadata call (the power
+ * fails as the call is made, so what it would have made durable is not):
+ * after the "restart" the vault opens, its root is the last committed one
+ * (or the one whose commit was in flight), every block that root names
+ * reads back exactly, and the vault takes new commits.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +119,8 @@ out:
 	return err;
 }
 
-static void power_loss(const char *layout, int ndev)
+/* ops 0: crash points are the pwrites; else the calls of those kinds. */
+static void power_loss(const char *layout, int ndev, unsigned ops)
 {
 	struct vg_layout l;
 	struct vg_pool *p;
@@ -141,19 +144,30 @@ static void power_loss(const char *layout, int ndev)
 	T_EQ(run.committed, ROUNDS);
 	uint64_t total = c.writes;
 	T_CHECK(total > 20);
+	if (ops) /* the twin does not count every kind: sweep until a run ends uncut */
+		total = UINT64_MAX;
 
-	uint64_t step = total > 300 ? total / 300 : 1;
+	uint64_t step = !ops && total > 300 ? total / 300 : 1;
 	int seen_rounds[ROUNDS + 1] = {0};
-	uint64_t lost = 0;
-	for (uint64_t k = 0; k < (total / step + 1) * SEEDS; k++) {
+	uint64_t lost = 0, points = 0;
+	for (uint64_t k = 0; !t_failed(); k++) {
 		uint64_t n = 1 + (k / SEEDS) * step, seed = k * 2654435761u + 1;
 		if (n > total)
 			break;
 		T_EQ(t_sh("rm -rf '%s/v' && cp -a '%s/template' '%s/v'", t_tmpdir(), t_tmpdir(), t_tmpdir()), 0);
 		os = vg_os_fault_new(vg_os_posix());
-		vg_fault_crash_at(os, n, seed);
+		if (ops)
+			vg_fault_crash_at_op(os, ops, n, seed);
+		else
+			vg_fault_crash_at(os, n, seed);
 		memset(&run, 0, sizeof run);
 		int err = workload(os, &run);
+		if (ops && !vg_fault_crashed(os)) { /* past the last call of those kinds */
+			T_OK(vg_fault_powerloss(os, NULL));
+			vg_os_destroy(os);
+			break;
+		}
+		points++;
 		/* a crash at the last uberblock writes may still let the final
 		 * commit succeed on enough devices */
 		T_CHECKF(vg_fault_crashed(os) && (err != 0 || run.committed == ROUNDS),
@@ -175,9 +189,13 @@ static void power_loss(const char *layout, int ndev)
 	for (int r = 0; r < ROUNDS; r++)
 		T_CHECKF(seen_rounds[r] > 0, "no crash point left the vault at round %d", r);
 	T_CHECK(lost > 0);
+	if (ops)
+		fprintf(stderr, "  %llu crash points at syncs and metadata calls\n", (unsigned long long)points);
 }
 
-TEST(power_loss_raidz1) { power_loss("raidz1", 4); }
-TEST(power_loss_raidz2) { power_loss("raidz2", 6); }
-TEST(power_loss_mirror) { power_loss("mirror", 2); }
-TEST(power_loss_single) { power_loss("single", 1); }
+TEST(power_loss_raidz1) { power_loss("raidz1", 4, 0); }
+TEST(power_loss_raidz2) { power_loss("raidz2", 6, 0); }
+TEST(power_loss_mirror) { power_loss("mirror", 2, 0); }
+TEST(power_loss_single) { power_loss("single", 1, 0); }
+TEST(power_loss_at_syncs_and_renames_raidz1) { power_loss("raidz1", 4, VG_FAULT_SYNC | VG_FAULT_META); }
+TEST(power_loss_at_syncs_and_renames_mirror) { power_loss("mirror", 2, VG_FAULT_SYNC | VG_FAULT_META); }
