@@ -158,9 +158,10 @@ static void verify(uint64_t n)
 		 (unsigned long long)n);
 }
 
-/* Every one of the first writes (the labels and the first commit of a
- * replace are there), then about 60 crash points spread over the rest. */
-static void power_loss(int (*action)(struct vg_os *))
+/* ops 0: every one of the first writes (the labels and the first commit
+ * of a replace are there), then about 60 crash points spread over the
+ * rest.  Else every call of those kinds, until a run ends uncut. */
+static void power_loss(int (*action)(struct vg_os *), unsigned ops)
 {
 	T_OK(setup());
 	struct vg_os *os = vg_os_fault_new(vg_os_posix());
@@ -168,14 +169,23 @@ static void power_loss(int (*action)(struct vg_os *))
 	struct vg_fault_counts c;
 	vg_fault_counts(os, NULL, &c);
 	vg_os_destroy(os);
-	uint64_t total = c.writes;
-	T_CHECK(total > 5);
-	uint64_t step = total > 60 ? total / 60 : 1;
-	for (uint64_t n = 1; n <= total; n += n < 16 ? 1 : step) {
+	uint64_t total = ops ? UINT64_MAX : c.writes;
+	T_CHECK(c.writes > 5);
+	uint64_t step = !ops && total > 60 ? total / 60 : 1, cut = 0;
+	for (uint64_t n = 1; n <= total; n += n < 16 ? 1 : step, cut++) {
 		T_EQ(t_sh("cd '%s' && rm -rf v && cp -a template v", t_tmpdir()), 0);
 		os = vg_os_fault_new(vg_os_posix());
-		vg_fault_crash_at(os, n, n * 7919 + 3);
+		if (ops)
+			vg_fault_crash_at_op(os, ops, n, n * 7919 + 3);
+		else
+			vg_fault_crash_at(os, n, n * 7919 + 3);
 		action(os);
+		if (ops && !vg_fault_crashed(os)) { /* past the last call of those kinds */
+			T_OK(vg_fault_powerloss(os, NULL));
+			vg_os_destroy(os);
+			T_CHECKF(cut > 10, "only %llu crash points", (unsigned long long)cut);
+			return;
+		}
 		T_OK(vg_fault_powerloss(os, NULL));
 		vg_os_destroy(os);
 		verify(n);
@@ -184,11 +194,11 @@ static void power_loss(int (*action)(struct vg_os *))
 	}
 }
 
-static void campaigns(int (*action)(struct vg_os *), const struct campaign *list, size_t n)
+static void campaigns(int (*action)(struct vg_os *), const struct campaign *list, size_t n, unsigned ops)
 {
 	for (size_t i = 0; i < n && !t_failed(); i++) {
 		cur = list[i];
-		power_loss(action);
+		power_loss(action, ops);
 	}
 }
 
@@ -196,11 +206,19 @@ TEST(power_loss_during_scrub)
 {
 	/* (a scrub replaces nothing: victim 0 only opens through device 1) */
 	static const struct campaign list[] = {{5000, 2}, {7000, 2}, {61000, 0}};
-	campaigns(scrub_action, list, sizeof list / sizeof list[0]);
+	campaigns(scrub_action, list, sizeof list / sizeof list[0], 0);
 }
 
 TEST(power_loss_during_replace)
 {
 	static const struct campaign list[] = {{5000, 2}, {7000, 2}, {7000, 1}, {5000, ROOT_DEV}, {61000, ROOT_DEV}};
-	campaigns(replace_action, list, sizeof list / sizeof list[0]);
+	campaigns(replace_action, list, sizeof list / sizeof list[0], 0);
+}
+
+/* the power fails as a sync, directory sync, rename, mkdir or other
+ * metadata call of the replace is made */
+TEST(power_loss_at_syncs_and_renames_during_replace)
+{
+	static const struct campaign list[] = {{5000, 2}, {5000, ROOT_DEV}};
+	campaigns(replace_action, list, sizeof list / sizeof list[0], VG_FAULT_SYNC | VG_FAULT_META);
 }
