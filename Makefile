@@ -89,6 +89,7 @@ check:
 	$(MAKE) MODE=asan tests
 	$(MAKE) MODE=release all
 	$(MAKE) MODE=tsan all
+	$(MAKE) fuzz
 	tests/run
 
 bench: all $(BENCH_BIN)
