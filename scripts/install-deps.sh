@@ -3,7 +3,7 @@
 # Idempotent; skips apt-get when every package is already installed.
 set -eu
 
-PKGS="build-essential pkg-config clang llvm
+PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev
 libisal-dev libssl-dev libsodium-dev libxxhash-dev libzstd-dev
 libcurl4-openssl-dev libcurl4 libjansson-dev libinih-dev
 python3 postgresql postgresql-contrib restic borgbackup
