@@ -201,71 +201,6 @@ static void bind_dev(struct vg_pool *p, int d, uint64_t guid, const char *path, 
 	}
 }
 
-/* --- members that moved --- */
-
-struct moved {
-	struct vg_pool *p;
-	int d;
-	uint64_t guid;
-	bool rw;
-	const char *dir, *name; /* look for dir/ENTRY/name */
-};
-
-static bool try_moved(struct moved *m, const char *cand)
-{
-	struct vg_os_stat st;
-	if (strlen(cand) > VG_MAX_PATH || vg_os_stat(m->p->os, cand, &st) || !st.exists || !st.is_dir)
-		return false;
-	bind_dev(m->p, m->d, m->guid, cand, m->rw);
-	return vg_dev_usable(m->p, m->d);
-}
-
-static int moved_entry(void *ctx, const char *entry)
-{
-	struct moved *m = ctx;
-	char cand[2 * VG_MAX_PATH + 2];
-	if (!strcmp(entry, ".") || !strcmp(entry, ".."))
-		return 0;
-	snprintf(cand, sizeof cand, "%s/%s/%s", m->dir, entry, m->name);
-	return try_moved(m, cand) ? 1 : 0; /* 1 stops the listing */
-}
-
-/* A member missing from its recorded path may have moved with the device
- * we came in through (the vault's directory renamed, its disks mounted
- * elsewhere).  Given ".../X/Y/Z", look at X/Y/NAME (NAME: the member's
- * recorded last component), then at X/<any>/NAME (one mount point per
- * disk).  Only the recorded name is looked for: a renamed directory (a
- * copy, a device set aside) is not taken.  A candidate is bound only if
- * its label says it is that device of this vault.
- * Labels are not rewritten for it: the search runs again at the next open. */
-static void find_moved(struct vg_pool *p, int d, uint64_t guid, const char *given, const char *recorded, bool rw)
-{
-	char why[sizeof p->dev[d].reason], parent[VG_MAX_PATH + 1], grand[VG_MAX_PATH + 1], cand[2 * VG_MAX_PATH + 2];
-	const char *name = strrchr(recorded, '/') ? strrchr(recorded, '/') + 1 : recorded;
-	snprintf(why, sizeof why, "%s", p->dev[d].reason);
-	set_path(parent, given);
-	char *slash = strrchr(parent, '/');
-	if (slash)
-		*slash = 0;
-	else
-		set_path(parent, ".");
-	set_path(grand, parent);
-	slash = strrchr(grand, '/');
-	if (slash)
-		*slash = 0;
-	else
-		set_path(grand, ".");
-	struct moved m = {p, d, guid, rw, grand, name};
-	snprintf(cand, sizeof cand, "%s/%s", parent, name);
-	if (*name && strcmp(cand, recorded) && try_moved(&m, cand))
-		return;
-	if (*name && vg_os_listdir(p->os, grand, moved_entry, &m) == 1)
-		return;
-	/* not found: the recorded path and its reason stand */
-	bind_dev(p, d, guid, recorded, rw);
-	snprintf(p->dev[d].reason, sizeof p->dev[d].reason, "%s", why);
-}
-
 /* The members are the devices the uberblock p->ub names: a replacement
  * whose uberblock never committed falls back to the device it was
  * replacing, and a device the uberblock no longer names is not used.
@@ -556,11 +491,6 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 				bind_dev(p, d, m->guid, m->path, rw);
 				snprintf(p->dev[d].reason, sizeof p->dev[d].reason, "%s", why);
 			}
-		}
-		if (!vg_dev_usable(p, d)) {
-			find_moved(p, d, m->guid, path, m->path, rw);
-			if (vg_dev_usable(p, d)) /* later rebinds go where it is now */
-				set_path(m->path, p->dev[d].path);
 		}
 	}
 	if ((err = tolerance_check(p))) {
