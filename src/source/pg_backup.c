@@ -169,7 +169,7 @@ int vg_pg_stop_parse(char *line, struct vg_pg_backup *b)
 	if ((err = vg_pg_hex_decode(f[1], VG_PG_LABEL_MAX, &b->label, &b->label_len)) < 0 ||
 	    (err = vg_pg_hex_decode(f[2], VG_PG_LABEL_MAX, &b->spcmap, &b->spcmap_len)) < 0)
 		return err;
-	if (!b->label_len || memcmp(b->label, "START WAL LOCATION: ", 20))
+	if (b->label_len < 20 || memcmp(b->label, "START WAL LOCATION: ", 20))
 		return VG_ERR(VG_EEXTERNAL, "unexpected answer from psql: the backup label does not start with "
 					    "'START WAL LOCATION'");
 	return 0;
