@@ -3,7 +3,8 @@
  *
  *   vigil backup [--vault DEV] [--host H] [--tag T]... [--exclude PATTERN]...
  *                [--exclude-file F] [--one-file-system] [--verify-unchanged PCT]
- *                [--no-parent] [--force] [--no-gate] [--config FILE] [--json] PATH...
+ *                [--no-parent] [--force] [--no-gate] [--config FILE] [--pg-connstr CONNSTR]
+ *                [--pg-archive-wait SECS] [--json] PATH...
  *
  * Human output ends with the new snapshot's full id on a line of its own
  * (scripts take `| tail -1`).  Problems (unreadable files, files changed
@@ -109,8 +110,9 @@ static void report(bool json, const struct vg_backup_result *res, double secs)
 		cli_print_json(o);
 		return;
 	}
-	for (size_t i = 0; i < s->nreasons; i++)
-		fprintf(stderr, "vigil: warning: %s\n", cli_safe(s->reasons[i]));
+	for (size_t i = 0; i < s->nreasons; i++) /* notes are facts, not problems */
+		fprintf(stderr, "vigil: %s%s\n", strncmp(s->reasons[i], "note: ", 6) ? "warning: " : "",
+			cli_safe(s->reasons[i]));
 	if (s->reasons_dropped)
 		fprintf(stderr, "vigil: warning: ... and %llu more problems\n",
 			(unsigned long long)s->reasons_dropped);
@@ -141,7 +143,8 @@ static int parse(int argc, char **argv, struct vg_backup_opts *bo, const char **
 		{"verify-unchanged", required_argument, NULL, 'v'}, {"no-parent", no_argument, NULL, 'P'},
 		{"force", no_argument, NULL, 'F'},         {"no-gate", no_argument, NULL, 'G'},
 		{"config", required_argument, NULL, 'C'},  {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+		{"pg-connstr", required_argument, NULL, 'Q'}, {"pg-archive-wait", required_argument, NULL, 'W'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
 	int c, err;
 	char *end;
 	optind = 1;
@@ -150,6 +153,12 @@ static int parse(int argc, char **argv, struct vg_backup_opts *bo, const char **
 		case 'F': go->force = true; break;
 		case 'G': go->no_gate = true; break;
 		case 'C': go->config = optarg; break;
+		case 'Q': go->pg_connstr = optarg; break;
+		case 'W':
+			go->pg_archive_wait_ms = (int)strtol(optarg, &end, 10) * 1000;
+			if (*end || end == optarg || go->pg_archive_wait_ms < 1000 || go->pg_archive_wait_ms > 86400000)
+				return cli_usage("backup", "--pg-archive-wait takes seconds from 1 to 86400");
+			break;
 		case 'V': *vopt = optarg; break;
 		case 'H': bo->host = optarg; break;
 		case 't':
@@ -177,7 +186,8 @@ static int parse(int argc, char **argv, struct vg_backup_opts *bo, const char **
 		case 'h':
 			printf("usage: vigil backup [--vault DEV] [--host H] [--tag T]... [--exclude PATTERN]...\n"
 			       "                    [--exclude-file F] [--one-file-system] [--verify-unchanged PCT]\n"
-			       "                    [--no-parent] [--force] [--no-gate] [--config FILE] [--json] PATH...\n");
+			       "                    [--no-parent] [--force] [--no-gate] [--config FILE] [--pg-connstr CONNSTR]\n"
+			       "                    [--pg-archive-wait SECS] [--json] PATH...\n");
 			return -1;
 		default: return cli_usage("backup", "unknown option");
 		}

@@ -47,6 +47,27 @@ static void problem(struct bctx *c, int verdict, const char *fmt, ...)
 		c->snap->reasons_dropped++;
 }
 
+/* A fact worth keeping with the snapshot that is not a problem. */
+static void note(struct bctx *c, const char *msg)
+{
+	char line[VG_SNAP_MAX_REASON];
+	snprintf(line, sizeof line, "note: %.8000s", msg);
+	if (c->snap->nreasons >= VG_SNAP_MAX_REASONS ||
+	    vg_snapshot_add_str(&c->snap->reasons, &c->snap->nreasons, line) < 0)
+		c->snap->reasons_dropped++;
+}
+
+/* Does the watcher expect the file at dir/name to change while read? */
+static bool expected(const struct bctx *c, const char *dir, const char *name)
+{
+	char path[4096];
+	const struct vg_backup_watch *w = c->o->watch;
+	if (!w || !w->expected)
+		return false;
+	snprintf(path, sizeof path, "%s%s%s", dir, name ? "/" : "", name ? name : "");
+	return w->expected(w->ctx, path);
+}
+
 static void progress(struct bctx *c, const char *path)
 {
 	if (!c->o->progress)
@@ -362,7 +383,8 @@ static int store_file(struct bctx *c, struct vg_fs_file *f, struct vg_tree_entry
 		return 1;
 	}
 	if (vg_fs_file_stat(f, &after) == 0 &&
-	    (changed(&e->st, &after) || total != data_bytes(s.ext, s.n, e->st.size)))
+	    (changed(&e->st, &after) || total != data_bytes(s.ext, s.n, e->st.size)) &&
+	    !expected(c, vg_fs_file_path(f), NULL))
 		problem(c, VG_VERDICT_SUSPECT, "%s: changed while it was being read", vg_fs_file_path(f));
 	if (!s.ext)
 		e->st.size = total;
@@ -403,6 +425,8 @@ static int do_file(struct bctx *c, struct vg_fs_dir *d, const char *name, struct
 		return err;
 	}
 	int err = vg_fs_file_openat(d, name, &f);
+	if (err == VG_ENOENT && expected(c, vg_fs_dir_path(d), name))
+		return 1;
 	if (err == VG_ENOENT) {
 		problem(c, VG_VERDICT_OK, "%s/%s: vanished before it could be read (warning)", vg_fs_dir_path(d), name);
 		return 1;
@@ -518,7 +542,94 @@ static int do_entry(struct bctx *c, struct vg_fs_dir *d, const char *name, const
 	return 0;
 }
 
+/* Chunk and store content held in memory into e (as read_chunks does for
+ * a file). */
+static int store_mem(struct bctx *c, const uint8_t *data, size_t len, struct vg_tree_entry *e)
+{
+	const struct vg_chunker *ch = vg_repo_chunker(c->r);
+	size_t cap = vg_repo_buf_cap(c->r), off = 0, n = 0, ncap = 0;
+	struct vg_id *ids = NULL;
+	/* sized up front: workers write into it later */
+	int err = vg_grow(&ids, &ncap, len / ch->p.min + 2, sizeof *ids, "for chunk ids");
+	while (err >= 0 && off < len) {
+		uint8_t *b;
+		size_t have = len - off < cap ? len - off : cap, scanned = 0;
+		if ((err = vg_repo_buf_get(c->r, &b)) < 0)
+			break;
+		memcpy(b, data + off, have);
+		size_t cut = vg_chunker_scan(ch, b, have, off + have == len, &scanned);
+		if (!cut || n == ncap) {
+			vg_repo_buf_put(c->r, b);
+			err = VG_ERR(VG_EINVAL, "chunking %zu bytes in memory went wrong", len);
+			break;
+		}
+		err = vg_repo_put_chunk(c->r, b, cut, &ids[n++]);
+		c->snap->stats.chunks++;
+		off += cut;
+	}
+	if (err < 0) {
+		drop_ids(c, ids);
+		return err;
+	}
+	e->chunks = ids;
+	e->nchunks = n;
+	e->st.size = len;
+	return 0;
+}
 
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct vg_tree_entry *x = a, *y = b;
+	return vg_name_cmp(x->name, x->name_len, y->name, y->name_len);
+}
+
+/* The watcher's files for directory d, added to (or replacing in) e[0..*n),
+ * which is grown as needed and left sorted. */
+static int add_extras(struct bctx *c, struct vg_fs_dir *d, struct vg_tree_entry **e, size_t *n)
+{
+	const struct vg_backup_watch *w = c->o->watch;
+	const struct vg_backup_extra *x = NULL;
+	size_t nx = 0;
+	char why[VG_SNAP_MAX_REASON] = "";
+	if (!w || !w->extra)
+		return 0;
+	int v = w->extra(w->ctx, vg_fs_dir_path(d), &x, &nx, why, sizeof why);
+	if (v < 0)
+		return v;
+	if (why[0]) {
+		if (v > VG_VERDICT_OK)
+			problem(c, v, "%s", why);
+		else
+			note(c, why);
+	}
+	if (!nx)
+		return 0;
+	struct vg_tree_entry *ne = realloc(*e, (*n + nx) * sizeof *ne);
+	if (!ne)
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	*e = ne;
+	for (size_t i = 0; i < nx; i++) {
+		size_t len = strlen(x[i].name), k = 0;
+		while (k < *n && vg_name_cmp(ne[k].name, ne[k].name_len, x[i].name, len))
+			k++;
+		if (k < *n)
+			clear_entry(&ne[k]);
+		else
+			(*n)++;
+		ne[k] = (struct vg_tree_entry){.name = x[i].name, .name_len = len};
+		ne[k].st = (struct vg_fs_stat){.type = VG_FT_FILE, .mode = x[i].mode, .uid = x[i].uid, .gid = x[i].gid,
+					       .nlink = 1, .atime_ns = x[i].mtime_ns, .mtime_ns = x[i].mtime_ns,
+					       .ctime_ns = x[i].mtime_ns};
+		ne[k].user = vg_fs_user_name(x[i].uid);
+		ne[k].group = vg_fs_group_name(x[i].gid);
+		int err = store_mem(c, x[i].data, x[i].len, &ne[k]);
+		if (err < 0)
+			return err;
+		count_file(c, NULL, x[i].len);
+	}
+	qsort(ne, *n, sizeof *ne, cmp_entry);
+	return 0;
+}
 
 static int backup_dir(struct bctx *c, struct vg_fs_dir *d, int depth, struct vg_id *id, const struct vg_id *prev)
 {
@@ -541,7 +652,8 @@ static int backup_dir(struct bctx *c, struct vg_fs_dir *d, int depth, struct vg_
 	}
 	for (size_t i = 0; i < l.n && err >= 0; i++) {
 		const struct vg_fs_dirent *de = &l.e[i];
-		if (excluded(c, d, de->name))
+		if (excluded(c, d, de->name) ||
+		    (c->o->watch && c->o->watch->skip && c->o->watch->skip(c->o->watch->ctx, vg_fs_dir_path(d), de->name)))
 			continue;
 		if (de->err) {
 			problem(c, de->err == VG_ENOENT ? VG_VERDICT_OK : VG_VERDICT_INCOMPLETE, "%s/%s: cannot stat: %s",
@@ -557,6 +669,8 @@ static int backup_dir(struct bctx *c, struct vg_fs_dir *d, int depth, struct vg_
 		else /* left out: it may hold what it took before giving up */
 			clear_entry(&e[n]);
 	}
+	if (err >= 0)
+		err = add_extras(c, d, &e, &n);
 	if (err >= 0)
 		err = vg_repo_put_tree(c->r, e, n, id, &added);
 out:

@@ -47,10 +47,34 @@ struct vg_backup_progress {
  * mend them in place); end returns the verdict it gives the file
  * (VG_VERDICT_OK, or SUSPECT with a one-line reason) and frees the state.
  * Called from the thread that reads files. */
+/* A regular file the watcher adds to a directory (its content in memory). */
+struct vg_backup_extra {
+	const char *name;
+	const uint8_t *data;
+	size_t len;
+	uint32_t mode, uid, gid; /* permission bits, owner */
+	int64_t mtime_ns;
+};
+
+/* The optional hooks (NULL: none) let a watcher shape a directory as a
+ * consistent copy needs it (a PostgreSQL base backup):
+ * skip: leave the entry `name` of directory `dir` out, silently;
+ * expected: a file of `path` changing or vanishing while the backup reads
+ *   it is expected (the watcher counts it), not a problem;
+ * extra: called once every entry of directory `dir` is stored and before
+ *   its tree is: regular files to add (the array and data stay the
+ *   watcher's, valid until the next call); a name already listed is
+ *   replaced.  Returns a verdict like end: OK with a reason records it as
+ *   a note (not a problem), SUSPECT a problem.  A negative return fails
+ *   the run. */
 struct vg_backup_watch {
 	void *(*begin)(void *ctx, const char *path, uint64_t size);
 	void (*data)(void *ctx, void *file, uint8_t *buf, size_t len);
 	int (*end)(void *ctx, void *file, bool read_failed, char *reason, size_t len);
+	bool (*skip)(void *ctx, const char *dir, const char *name);
+	bool (*expected)(void *ctx, const char *path);
+	int (*extra)(void *ctx, const char *dir, const struct vg_backup_extra **files, size_t *n, char *reason,
+		     size_t len);
 	void *ctx;
 };
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,16 +25,24 @@
 #include "os/fs.h"
 #include "source/health.h"
 #include "source/health_config.h"
+#include "source/pg_backup.h"
 #include "source/pg_control.h"
 #include "source/pg_page.h"
 
 #define MAX_PG 16
+#define ARCHIVE_WAIT_MS 60000
 
 struct pgdir {
 	char *dir;                /* absolute, no trailing slash */
 	struct vg_pg_cluster cl;
 	uint64_t start_lsn;
 	struct vg_pg_report rep;
+	/* a running cluster in backup mode (pg_backup.h) */
+	bool online, stopped;
+	struct vg_pg_backup bk;
+	uint32_t uid, gid;        /* the data directory's owner */
+	uint64_t changed;         /* files changed or vanished while read */
+	struct vg_backup_extra extra[2];
 };
 
 struct pgfile {
@@ -232,6 +241,140 @@ static int pg_end(void *ctx, void *file, bool read_failed, char *reason, size_t 
 	return v;
 }
 
+/* ---- PostgreSQL: a running cluster is copied in backup mode ---- */
+
+/* What PostgreSQL's docs leave out of a base backup: these directories'
+ * contents (the directories are kept, empty). */
+static const char *const PG_EMPTIED[] = {"pg_wal",    "pg_replslot",  "pg_dynshmem", "pg_notify",
+					 "pg_serial", "pg_snapshots", "pg_stat_tmp", "pg_subtrans"};
+
+/* The data directory in backup mode holding path; *rel: path relative to
+ * it ("" for the directory itself). */
+static struct pgdir *pg_online_of(struct vg_guard *g, const char *path, const char **rel)
+{
+	for (size_t i = 0; i < g->npg; i++) {
+		struct pgdir *pd = &g->pg[i];
+		size_t n = strlen(pd->dir);
+		if (pd->online && !strncmp(path, pd->dir, n) && (!path[n] || path[n] == '/')) {
+			*rel = path[n] ? path + n + 1 : "";
+			return pd;
+		}
+	}
+	return NULL;
+}
+
+static bool pg_skip(void *ctx, const char *dir, const char *name)
+{
+	const char *rel;
+	if (!pg_online_of(ctx, dir, &rel))
+		return false;
+	if (!strncmp(name, "pgsql_tmp", 9) || !strcmp(name, "pg_internal.init"))
+		return true;
+	if (!*rel) /* backup_label and tablespace_map: the server's answer replaces them */
+		return !strcmp(name, "postmaster.pid") || !strcmp(name, "postmaster.opts") ||
+		       !strcmp(name, "backup_label") || !strcmp(name, "tablespace_map");
+	for (size_t i = 0; i < sizeof PG_EMPTIED / sizeof *PG_EMPTIED; i++)
+		if (!strcmp(rel, PG_EMPTIED[i]))
+			return true;
+	return false;
+}
+
+/* In backup mode every page changed during the copy is rewritten by WAL
+ * replay (full-page writes are forced on), so a file changing or
+ * vanishing while read is expected. */
+static bool pg_expected(void *ctx, const char *path)
+{
+	const char *rel;
+	struct pgdir *pd = pg_online_of(ctx, path, &rel);
+	if (!pd || pd->stopped)
+		return false;
+	pd->changed++;
+	return true;
+}
+
+/* Every file of the data directory was read: end backup mode and give the
+ * backup's label (and tablespace map) as files of its root. */
+static int pg_stop(struct vg_guard *g, struct pgdir *pd, const struct vg_backup_extra **files, size_t *n,
+		   char *reason, size_t len)
+{
+	char a[20], b[20];
+	int wait = g->o.pg_archive_wait_ms > 0 ? g->o.pg_archive_wait_ms : ARCHIVE_WAIT_MS;
+	struct vg_pg_backup *bk = &pd->bk;
+	if (pd->changed)
+		say(g, "PostgreSQL '%s': %llu files changed while read, as expected in backup mode (WAL replay makes "
+		       "them consistent)", pd->dir, (unsigned long long)pd->changed);
+	if (vg_pg_backup_stop(bk, wait) < 0) {
+		snprintf(reason, len, "PostgreSQL '%s': ending backup mode failed (%s): without its backup_label this "
+				      "copy cannot be restored consistently", pd->dir, vg_errmsg());
+		return VG_VERDICT_SUSPECT;
+	}
+	vg_pg_lsn_str(bk->start_lsn, a);
+	vg_pg_lsn_str(bk->stop_lsn, b);
+	say(g, "PostgreSQL '%s': backup mode ended: start LSN %s, stop LSN %s, timeline %u", pd->dir, a, b, bk->timeline);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	pd->extra[0] = (struct vg_backup_extra){"backup_label", bk->label, bk->label_len, 0600, pd->uid, pd->gid, now};
+	pd->extra[1] = (struct vg_backup_extra){"tablespace_map", bk->spcmap, bk->spcmap_len, 0600, pd->uid, pd->gid, now};
+	*files = pd->extra;
+	*n = bk->spcmap_len ? 2 : 1;
+	if (!bk->archive_on) {
+		snprintf(reason, len, "PostgreSQL '%s': archive_mode is off: restoring this snapshot needs WAL from %s to "
+				      "%s that nothing archived; enable archiving or back up a stopped cluster "
+				      "(timeline %u)", pd->dir, a, b, bk->timeline);
+		return VG_VERDICT_SUSPECT;
+	}
+	if (!bk->archived) {
+		snprintf(reason, len, "PostgreSQL '%s': WAL segment %s, which holds the end of the backup, was not "
+				      "archived within %d s (%s): check archive_command; restoring this snapshot needs "
+				      "the WAL from %s to %s (timeline %u)", pd->dir, bk->stop_wal, wait / 1000,
+			 bk->archive_state, a, b, bk->timeline);
+		return VG_VERDICT_SUSPECT;
+	}
+	snprintf(reason, len, "PostgreSQL base backup of '%s': start LSN %s, stop LSN %s, timeline %u; restoring it "
+			      "needs the archived WAL up to segment %s", pd->dir, a, b, bk->timeline, bk->stop_wal);
+	return VG_VERDICT_OK;
+}
+
+static int pg_extra(void *ctx, const char *dir, const struct vg_backup_extra **files, size_t *n, char *reason,
+		    size_t len)
+{
+	const char *rel;
+	struct pgdir *pd = pg_online_of(ctx, dir, &rel);
+	*files = NULL;
+	*n = 0;
+	if (!pd || *rel || pd->stopped)
+		return VG_VERDICT_OK;
+	pd->stopped = true;
+	return pg_stop(ctx, pd, files, n, reason, len);
+}
+
+/* A cluster whose server runs (postmaster.pid, pg_control in production)
+ * is put in backup mode; when that fails it is copied as it is, suspect. */
+static void pg_go_online(struct vg_guard *g, struct pgdir *pd)
+{
+	char pid[PATH_MAX + 32], r[PATH_MAX + 1600], lsn[20];
+	struct stat st;
+	snprintf(pid, sizeof pid, "%s/postmaster.pid", pd->dir);
+	if (pd->cl.ctl.state != VG_PG_DB_IN_PRODUCTION || access(pid, F_OK) || stat(pd->dir, &st))
+		return;
+	struct vg_pg_connect cn = {.pgdata = pd->dir, .connstr = g->o.pg_connstr, .uid = st.st_uid, .gid = st.st_gid};
+	if (vg_pg_backup_start(&cn, &pd->bk) < 0) {
+		snprintf(r, sizeof r, "PostgreSQL '%s' is running but could not be put in backup mode (%s): this copy is "
+				      "not consistent; give the connection with --pg-connstr CONNSTR (e.g. 'host=/run/postgresql "
+				      "user=postgres'), or back up a stopped cluster", pd->dir, vg_errmsg());
+		add_reason(g, r);
+		g->verdict = VG_VERDICT_SUSPECT;
+		return;
+	}
+	pd->online = true;
+	pd->uid = (uint32_t)st.st_uid;
+	pd->gid = (uint32_t)st.st_gid;
+	pd->start_lsn = pd->bk.start_lsn;
+	say(g, "PostgreSQL '%s': backup mode started at LSN %s (timeline %u)", pd->dir,
+	    vg_pg_lsn_str(pd->bk.start_lsn, lsn), pd->bk.timeline);
+}
+
 static void find_pg(struct vg_guard *g, const char *const *paths, size_t npaths)
 {
 	for (size_t i = 0; i < npaths && g->npg < MAX_PG; i++) {
@@ -257,8 +400,9 @@ static void find_pg(struct vg_guard *g, const char *const *paths, size_t npaths)
 		pd->start_lsn = vg_pg_inflight_lsn(&pd->cl);
 		pd->dir = abs;
 		g->npg++;
+		pg_go_online(g, pd);
 	}
-	g->watch = (struct vg_backup_watch){pg_begin, pg_data, pg_end, g};
+	g->watch = (struct vg_backup_watch){pg_begin, pg_data, pg_end, pg_skip, pg_expected, pg_extra, g};
 }
 
 int vg_guard_begin(const struct vg_guard_opts *o, const char *const *paths, size_t npaths,
@@ -547,6 +691,7 @@ void vg_guard_end(struct vg_guard *g, int exit_status, const struct vg_backup_re
 		vg_health_report_release(&g->rep);
 	for (size_t i = 0; i < g->npg; i++) {
 		vg_pg_report_release(&g->pg[i].rep);
+		vg_pg_backup_release(&g->pg[i].bk); /* a failed run: the server leaves backup mode */
 		free(g->pg[i].dir);
 	}
 	for (size_t i = 0; i < g->nreasons; i++)

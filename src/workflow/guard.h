@@ -33,6 +33,11 @@ struct vg_guard_opts {
 	bool force;          /* back up despite a CRIT finding (snapshot suspect) */
 	bool no_gate;        /* skip the health gate (the snapshot says so) */
 	const char *vault;   /* for alert subjects */
+	/* A running PostgreSQL cluster among the paths is copied in backup
+	 * mode through this connection (NULL: its socket from postmaster.pid,
+	 * as the data directory's owner). */
+	const char *pg_connstr;
+	int pg_archive_wait_ms; /* wait for the stop WAL segment's archiving; 0: 60 s */
 	void (*report)(void *ctx, const char *line); /* lines for the user, or NULL */
 	void *ctx;
 };
