@@ -344,6 +344,14 @@ static int verify_file(struct bctx *c, struct vg_fs_file *f, const struct vg_tre
 	if (same)
 		return 0;
 	c->rotten++;
+	if (c->res->nrotten_paths < VG_BACKUP_ROT_LIST) { /* for the alert; the reason below says it all */
+		struct vg_backup_result *res = c->res;
+		if (!res->rotten_paths && !(res->rotten_paths = calloc(VG_BACKUP_ROT_LIST, sizeof *res->rotten_paths)))
+			return VG_ERR(VG_ENOMEM, "out of memory");
+		if (!(res->rotten_paths[res->nrotten_paths] = strdup(vg_fs_file_path(f))))
+			return VG_ERR(VG_ENOMEM, "out of memory");
+		res->nrotten_paths++;
+	}
 	problem(c, VG_VERDICT_SUSPECT,
 		"%s: content changed but size and mtime did not%s: probable silent corruption on the source; "
 		"this snapshot keeps the last good version (from snapshot %s)",
@@ -874,7 +882,7 @@ static int walk(struct bctx *c, struct vg_backup_result *res, char **names)
 
 int vg_backup_run(struct vg_repo *r, const struct vg_backup_opts *o, struct vg_backup_result *res)
 {
-	struct bctx c = {.r = r, .o = o, .snap = &res->snap};
+	struct bctx c = {.r = r, .o = o, .snap = &res->snap, .res = res};
 	char **names = NULL;
 	struct vg_repo_counts now;
 	memset(res, 0, sizeof *res);
@@ -906,4 +914,12 @@ out:
 	return err;
 }
 
-void vg_backup_result_release(struct vg_backup_result *res) { vg_snapshot_release(&res->snap); }
+void vg_backup_result_release(struct vg_backup_result *res)
+{
+	vg_snapshot_release(&res->snap);
+	for (size_t i = 0; i < res->nrotten_paths; i++)
+		free(res->rotten_paths[i]);
+	free(res->rotten_paths);
+	res->rotten_paths = NULL;
+	res->nrotten_paths = 0;
+}

@@ -110,7 +110,11 @@ struct vg_backup_result {
 	uint64_t reused;          /* files unchanged since the parent, not read */
 	uint64_t verified;        /* unchanged files re-read (--verify-unchanged) */
 	uint64_t rotten;          /* of those: content differs, metadata does not */
+	char **rotten_paths;      /* the first VG_BACKUP_ROT_LIST of them */
+	size_t nrotten_paths;
 };
+
+#define VG_BACKUP_ROT_LIST 100
 
 /* 0 when a snapshot was committed (check res->snap.verdict); otherwise
  * nothing was committed.  VG_ENOENT if a path does not exist. */

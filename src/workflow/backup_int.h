@@ -16,6 +16,7 @@ struct bctx {
 	struct vg_repo *r;
 	const struct vg_backup_opts *o;
 	struct vg_snapshot *snap;
+	struct vg_backup_result *res; /* snap is res->snap */
 	struct vg_backup_progress prog;
 	size_t nproblems;
 	struct vg_buf link, xat;

@@ -616,6 +616,39 @@ static void emit(struct vg_guard *g, enum vg_alert_level l, enum vg_alert_kind k
 	vg_alert_emit(g->alerts, &ev);
 }
 
+/* Silent corruption on the source: its own alert kind, naming the files,
+ * a condition per source (repeats are deduplicated).  Only a run that
+ * re-read every unchanged file and found nothing (--verify-unchanged 100)
+ * resolves it: a rolling share may simply not have looked again. */
+static void bit_rot_alert(struct vg_guard *g, const struct vg_backup_result *res)
+{
+	char key[600], title[1024], body[8192];
+	snprintf(key, sizeof key, "bitrot:%s", g->paths_key);
+	if (!res->rotten) {
+		if (g->alerts && res->has_parent && res->verified && !res->reused)
+			vg_alert_resolve(g->alerts, key);
+		return;
+	}
+	char parent[2 * VG_ID_LEN + 1];
+	vg_id_hex(&res->parent, parent);
+	size_t off = 0;
+	body[0] = 0;
+	for (size_t i = 0; i < res->nrotten_paths && off < sizeof body - 1024; i++)
+		off += (size_t)snprintf(body + off, sizeof body - off, "%s\n", res->rotten_paths[i]);
+	if (res->rotten > res->nrotten_paths && off < sizeof body - 1024)
+		off += (size_t)snprintf(body + off, sizeof body - off, "... and %llu more\n",
+					(unsigned long long)(res->rotten - res->nrotten_paths));
+	snprintf(body + off, sizeof body - off,
+		 "their content changed while size and mtime did not: the source's storage is corrupting data. "
+		 "The new snapshot keeps the last good versions (from snapshot %.16s). action: check the source's "
+		 "disks ('vigil health', SMART, a scrub of its file system), restore these files from the last good "
+		 "snapshot, and keep that snapshot until they are repaired.",
+		 parent);
+	snprintf(title, sizeof title, "bit rot on the source: %llu file(s) of %s changed without a write",
+		 (unsigned long long)res->rotten, g->paths_key);
+	emit(g, VG_ALERT_CRITICAL, VG_KIND_BIT_ROT, key, g->paths_key, title, body);
+}
+
 void vg_guard_end(struct vg_guard *g, int exit_status, const struct vg_backup_result *res, const char *error)
 {
 	if (!g)
@@ -646,6 +679,8 @@ void vg_guard_end(struct vg_guard *g, int exit_status, const struct vg_backup_re
 		snprintf(title, sizeof title, "%llu corrupt PostgreSQL page(s) in %s", (unsigned long long)bad, pd->dir);
 		emit(g, VG_ALERT_CRITICAL, VG_KIND_SNAPSHOT_SUSPECT, key, pd->dir, title, body);
 	}
+	if (res)
+		bit_rot_alert(g, res);
 	snprintf(key, sizeof key, "backup:%s", g->paths_key);
 	if (!res) {
 		snprintf(title, sizeof title, "backup of %s into %s failed", g->paths_key, vault);

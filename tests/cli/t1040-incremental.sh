@@ -37,7 +37,16 @@ cp -p "$src/data.bin" "$T/good.bin"
 mt=$(stat -c %y "$src/data.bin")
 printf '\xAA' | dd of="$src/data.bin" bs=1 seek=123456 conv=notrunc 2>/dev/null
 touch -d "$mt" "$src/data.bin"
-expect_exit 1 "--verify-unchanged 100 reports it: exit 1" "$VG" backup --vault "$T/a" --verify-unchanged 100 "$src"
+# alerts to a log through an exec channel, with their own state
+cat > "$T/log-alert" <<'SH'
+#!/bin/sh
+printf '%s|%s|%s|%s\n' "$VIGIL_ALERT_KIND" "$VIGIL_ALERT_LEVEL" "$VIGIL_ALERT_STATE" "$VIGIL_ALERT_TITLE" >> "$1/alerts.log"
+printf '%s\n' "$VIGIL_ALERT_BODY" >> "$1/bodies.log"
+SH
+chmod +x "$T/log-alert"
+printf '[health]\nallow-uninspectable = yes\n[alert "log"]\ntype = exec\ncommand = %s %s\n' "$T/log-alert" "$T" > "$T/alert.conf"
+alerting() { env VIGIL_CONFIG="$T/alert.conf" VIGIL_STATE_DIR="$T/alert-state" "$@"; }
+expect_exit 1 "--verify-unchanged 100 reports it: exit 1" alerting "$VG" backup --vault "$T/a" --verify-unchanged 100 "$src"
 contains "the file is named" "$OUT" "$src/data.bin"
 contains "called probable corruption" "$OUT" "probable silent corruption"
 contains "the last good snapshot is named" "$OUT" "${second:0:16}"
@@ -46,6 +55,15 @@ contains "snapshot marked suspect" "$OUT" "suspect"
 cmp -s "$T/good.bin" "$T/r2/src/data.bin" && ok "the new snapshot restores the last good content" \
 	|| not_ok "the new snapshot restores the last good content"
 contains "snapshots shows suspect" "$("$VG" snapshots --vault "$T/a")" "suspect"
+rot_alerts() { grep -c '^bit-rot|critical|' "$T/alerts.log"; }
+[ "$(rot_alerts)" = 1 ] && ok "a critical bit-rot alert" || not_ok "a critical bit-rot alert" "$(cat "$T/alerts.log")"
+contains "the alert names the file" "$(cat "$T/bodies.log")" "$src/data.bin"
+alerting "$VG" backup --vault "$T/a" --verify-unchanged 100 "$src" >/dev/null 2>&1
+[ "$(rot_alerts)" = 1 ] && ok "found again: not alerted twice" || not_ok "found again: not alerted twice" "$(cat "$T/alerts.log")"
+cp -p "$T/good.bin" "$src/data.bin" # repaired (same size and mtime)
+alerting "$VG" backup --vault "$T/a" --verify-unchanged 100 "$src" >/dev/null 2>&1
+grep -q '^bit-rot|[a-z]*|resolved|' "$T/alerts.log" && ok "a full re-read finding nothing resolves it" \
+	|| not_ok "a full re-read finding nothing resolves it" "$(cat "$T/alerts.log")"
 
 out=$("$VG" backup --json --vault "$T/a" --verify-unchanged 50 "$src"; true)
 v=$(echo "$out" | json 'd["verified_files"]')
