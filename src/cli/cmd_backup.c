@@ -96,14 +96,19 @@ static void report(bool json, const struct vg_backup_result *res, double secs)
 	char hex[2 * VG_ID_LEN + 1];
 	vg_id_hex(&res->id, hex);
 	if (json) {
-		json_t *reasons = json_array();
+		json_t *reasons = json_array(), *notes = json_array();
+		size_t nl = strlen(VG_BACKUP_NOTE);
 		for (size_t i = 0; i < s->nreasons; i++)
-			json_array_append_new(reasons, cli_json_safe(s->reasons[i]));
+			if (strncmp(s->reasons[i], VG_BACKUP_NOTE, nl))
+				json_array_append_new(reasons, cli_json_safe(s->reasons[i]));
+			else
+				json_array_append_new(notes, cli_json_safe(s->reasons[i] + nl));
 		char phex[2 * VG_ID_LEN + 1] = "";
 		if (res->has_parent)
 			vg_id_hex(&res->parent, phex);
-		json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:o, s:f, s:s?, s:I, s:I, s:I}", "snapshot", hex, "verdict",
-				      vg_verdict_name(s->verdict), "problems", reasons, "problem_count",
+		json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o, s:f, s:s?, s:I, s:I, s:I}", "snapshot", hex,
+				      "verdict", vg_verdict_name(s->verdict), "problems", reasons, "notes", notes,
+				      "problem_count",
 				      (json_int_t)res->nproblems, "stats", stats_json(&s->stats), "seconds", secs,
 				      "parent", res->has_parent ? phex : NULL, "unchanged_files", (json_int_t)res->reused,
 				      "verified_files", (json_int_t)res->verified, "corrupt_files", (json_int_t)res->rotten);
@@ -111,7 +116,7 @@ static void report(bool json, const struct vg_backup_result *res, double secs)
 		return;
 	}
 	for (size_t i = 0; i < s->nreasons; i++) /* notes are facts, not problems */
-		fprintf(stderr, "vigil: %s%s\n", strncmp(s->reasons[i], "note: ", 6) ? "warning: " : "",
+		fprintf(stderr, "vigil: %s%s\n", strncmp(s->reasons[i], VG_BACKUP_NOTE, strlen(VG_BACKUP_NOTE)) ? "warning: " : "",
 			cli_safe(s->reasons[i]));
 	if (s->reasons_dropped)
 		fprintf(stderr, "vigil: warning: ... and %llu more problems\n",

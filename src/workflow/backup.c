@@ -51,7 +51,7 @@ static void problem(struct bctx *c, int verdict, const char *fmt, ...)
 static void note(struct bctx *c, const char *msg)
 {
 	char line[VG_SNAP_MAX_REASON];
-	snprintf(line, sizeof line, "note: %.8000s", msg);
+	snprintf(line, sizeof line, VG_BACKUP_NOTE "%.8000s", msg);
 	if (c->snap->nreasons >= VG_SNAP_MAX_REASONS ||
 	    vg_snapshot_add_str(&c->snap->reasons, &c->snap->nreasons, line) < 0)
 		c->snap->reasons_dropped++;

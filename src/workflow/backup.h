@@ -115,6 +115,9 @@ struct vg_backup_result {
 };
 
 #define VG_BACKUP_ROT_LIST 100
+/* A snapshot reason starting with this is a fact kept with it (a
+ * PostgreSQL base backup's start and stop LSN), not a problem. */
+#define VG_BACKUP_NOTE "note: "
 
 /* 0 when a snapshot was committed (check res->snap.verdict); otherwise
  * nothing was committed.  VG_ENOENT if a path does not exist. */

@@ -49,6 +49,14 @@ STOP=$(sed -n 's/.*backup mode ended: start LSN \([0-9A-F/]*\), stop LSN \([0-9A
 case "$OUT" in *suspect*) not_ok snapshot-not-suspect "$OUT" ;; *) ok snapshot-not-suspect ;; esac
 contains changes-during-copy-expected "$OUT" "as expected in backup mode"
 [ "$(in_backup)" = 0 ] && ok not-left-in-backup-mode || not_ok not-left-in-backup-mode "$(in_backup)"
+# --json: the LSNs are notes, not problems
+"${BK[@]}" --json "$D" >"$T/backup.json" 2>/dev/null
+py "$T/backup.json" <<'EOF' && ok json-lsns-are-notes-not-problems || not_ok json-lsns-are-notes-not-problems "$(cat "$T/backup.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["verdict"] == "ok" and d["problems"] == [], d
+assert any("start LSN" in n and "stop LSN" in n for n in d["notes"]), d["notes"]
+EOF
 LS=$("$VG" ls --vault "$T/vault" latest:data 2>&1)
 contains ls-backup-label "$LS" "data/backup_label"
 contains ls-pg-wal-kept-empty "$LS" "data/pg_wal"
