@@ -34,6 +34,13 @@ BK=("$VG" backup --config "$T/vigil.conf" --vault "$T/vault")
 in_backup() {
 	psql_c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND query LIKE '%pg_backup%' AND pid <> pg_backend_pid()"
 }
+# out_of_backup: no such session within 5 s (a closed session's backend
+# leaves pg_stat_activity a moment after vigil is gone)
+out_of_backup() {
+	local i
+	for i in $(seq 1 50); do [ "$(in_backup)" = 0 ] && return 0; sleep 0.1; done
+	return 1
+}
 
 # 1. A base backup while pgbench writes.
 pgbench -c 4 -j 2 -T 3 -n >"$PGW/pgbench.log" 2>&1 &
@@ -48,7 +55,7 @@ STOP=$(sed -n 's/.*backup mode ended: start LSN \([0-9A-F/]*\), stop LSN \([0-9A
 	not_ok output-names-start-and-stop-lsn "$(cat "$T/backup.out")"
 case "$OUT" in *suspect*) not_ok snapshot-not-suspect "$OUT" ;; *) ok snapshot-not-suspect ;; esac
 contains changes-during-copy-expected "$OUT" "as expected in backup mode"
-[ "$(in_backup)" = 0 ] && ok not-left-in-backup-mode || not_ok not-left-in-backup-mode "$(in_backup)"
+out_of_backup && ok not-left-in-backup-mode || not_ok not-left-in-backup-mode "$(in_backup)"
 # --json: the LSNs are notes, not problems
 "${BK[@]}" --json "$D" >"$T/backup.json" 2>/dev/null
 py "$T/backup.json" <<'EOF' && ok json-lsns-are-notes-not-problems || not_ok json-lsns-are-notes-not-problems "$(cat "$T/backup.json")"
@@ -113,6 +120,27 @@ fi
 as_pg "$PGBIN/pg_ctl" -D "$R2" -m immediate -w stop >/dev/null 2>&1
 echo "# backup: start $START, stop $STOP; consistent at ${CONS:-?} with backup_label, ${CONS2:-?} without"
 
+# 2b. archive_command failing: the stop segment never reaches the archive;
+# the wait is bounded and the snapshot says so.
+psql_c "ALTER SYSTEM SET archive_command = 'false'; SELECT pg_reload_conf()" >/dev/null
+expect_exit 1 archive-failing-exit-1 "${BK[@]}" --pg-archive-wait 2 "$D"
+contains archive-failing-reason "$OUT" "was not archived within 2 s"
+contains archive-failing-suspect "$OUT" "snapshot is suspect"
+out_of_backup && ok archive-failing-not-left-in-backup-mode || not_ok archive-failing-not-left-in-backup-mode
+psql_c "ALTER SYSTEM SET archive_command = 'cp %p $A/%f'; SELECT pg_reload_conf()" >/dev/null
+
+# 2c. A backup that fails mid-run (its vault fills up) commits nothing and
+# leaves the cluster out of backup mode.
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/small" && mount -t tmpfs -o size=3m none "$T/small" 2>/dev/null; then
+	"$VG" init --layout single "$T/small/vault" >/dev/null
+	expect_exit 2 failed-backup-exit-2 "$VG" backup --config "$T/vigil.conf" --vault "$T/small/vault" "$D"
+	out_of_backup && ok failed-backup-not-left-in-backup-mode \
+		|| not_ok failed-backup-not-left-in-backup-mode "$(in_backup)"
+	umount "$T/small"
+else
+	ok "failed backup # skipped: cannot mount a small tmpfs here"
+fi
+
 # 3. archive_mode off: the WAL the copy needs is archived by nobody.
 psql_c "ALTER SYSTEM SET archive_mode = off" >/dev/null
 pg_stop "$D"
@@ -120,7 +148,7 @@ pg_start "$D" || not_ok restart
 expect_exit 1 archive-off-exit-1 "${BK[@]}" "$D"
 contains archive-off-reason "$OUT" "archive_mode is off: restoring this snapshot needs WAL from"
 contains archive-off-suspect "$OUT" "snapshot is suspect"
-[ "$(in_backup)" = 0 ] && ok archive-off-not-left-in-backup-mode || not_ok archive-off-not-left-in-backup-mode
+out_of_backup && ok archive-off-not-left-in-backup-mode || not_ok archive-off-not-left-in-backup-mode
 
 # 4. A server that cannot be reached: copied as it is, suspect.
 expect_exit 1 unreachable-exit-1 "${BK[@]}" --pg-connstr "host=$PGW/nowhere" "$D"
@@ -128,6 +156,6 @@ contains unreachable-reason "$OUT" "could not be put in backup mode"
 contains unreachable-says-how "$OUT" "--pg-connstr"
 contains unreachable-suspect "$OUT" "snapshot is suspect"
 SNAPS=$("$VG" snapshots --vault "$T/vault" 2>&1)
-[ "$(echo "$SNAPS" | grep -c suspect)" = 2 ] && ok snapshots-verdicts || not_ok snapshots-verdicts "$SNAPS"
+[ "$(echo "$SNAPS" | grep -c suspect)" = 3 ] && ok snapshots-verdicts || not_ok snapshots-verdicts "$SNAPS"
 pg_stop "$D"
 done_testing
