@@ -76,9 +76,11 @@ struct gc {
 	uint8_t master[VG_MASTER_LEN]; /* kept after r is closed: the new index is sealed */
 	const uint8_t *key;            /* master, or NULL for an unencrypted vault */
 	struct vg_root root;
-	struct vg_idset live;
-	struct ent *e;
+	struct ent *e; /* every index entry: sorted by id while marking */
 	size_t n, cap;
+	bool unsorted; /* the scan did not give them in id order */
+	size_t *fence; /* (1 << fence_bits) + 1 starts of id ranges in e */
+	int fence_bits;
 	struct vg_index x; /* only its pack list is used */
 	struct pkstat *ps;
 	struct pkmap map;
@@ -142,25 +144,85 @@ static int map_put(struct pkmap *m, uint64_t k, uint32_t v)
 		}
 }
 
-/* ---- 1. mark ---- */
+/* ---- 1. mark ----
+ *
+ * The index entries are listed first (in id order, as the scan gives
+ * them); marking sets their live flags through a binary search, so no
+ * second set of ids is held: about half the memory a collection needs
+ * per object.  A tree's own flag says it was walked already.  An id that
+ * no entry has is not marked: a tree of that kind cannot be read, which
+ * stops the walk (and the collection) as before. */
+
+/* Ids are uniformly random: their top bits index a table of where each
+ * range starts in the sorted entries, so a search touches a few entries
+ * close together instead of log2(n) spread over the whole array. */
+static uint32_t id_top(const struct vg_id *id, int bits)
+{
+	return (uint32_t)(((uint32_t)id->b[0] << 24 | (uint32_t)id->b[1] << 16 | (uint32_t)id->b[2] << 8 | id->b[3]) >>
+			  (32 - bits));
+}
+
+static int build_fences(struct gc *g)
+{
+	int bits = 8;
+	while (bits < 20 && ((size_t)1 << bits) < g->n / 8)
+		bits++;
+	size_t nb = (size_t)1 << bits;
+	if (!(g->fence = malloc((nb + 1) * sizeof *g->fence)))
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	g->fence_bits = bits;
+	size_t i = 0;
+	for (size_t b = 0; b < nb; b++) {
+		while (i < g->n && id_top(&g->e[i].e.id, bits) < b)
+			i++;
+		g->fence[b] = i;
+	}
+	g->fence[nb] = g->n;
+	return 0;
+}
+
+static struct ent *find_ent(struct gc *g, const struct vg_id *id)
+{
+	uint32_t b = id_top(id, g->fence_bits);
+	size_t lo = g->fence[b], hi = g->fence[b + 1];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = vg_id_cmp(&g->e[mid].e.id, id);
+		if (c == 0)
+			return &g->e[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
 
 static int mark_tree(void *ctx, const struct vg_id *id)
 {
-	bool fresh;
-	int err = vg_idset_add(ctx, id, &fresh);
-	return err ? err : fresh ? 0 : 1;
+	struct ent *x = find_ent(ctx, id);
+	if (x && x->live)
+		return 1; /* walked already */
+	if (x)
+		x->live = true;
+	return 0;
 }
 
-static int mark_part(void *ctx, const struct vg_id *id) { return vg_idset_add(ctx, id, NULL); }
+static int mark_part(void *ctx, const struct vg_id *id)
+{
+	struct ent *x = find_ent(ctx, id);
+	if (x)
+		x->live = true;
+	return 0;
+}
 
 static int mark_entry(void *ctx, const char *path, const struct vg_tree_entry *e)
 {
 	(void)path;
-	int err = 0;
 	if (e->st.type == VG_FT_FILE)
-		for (size_t i = 0; i < e->nchunks && !err; i++)
-			err = vg_idset_add(ctx, &e->chunks[i], NULL);
-	return err;
+		for (size_t i = 0; i < e->nchunks; i++)
+			mark_part(ctx, &e->chunks[i]);
+	return 0;
 }
 
 /* Dry run: drop the snapshots a forget would drop, as it would. */
@@ -178,7 +240,7 @@ static void exclude(struct gc *g, const struct vg_gc_opts *o)
 
 static int mark(struct gc *g)
 {
-	struct vg_reach_ops o = {.tree = mark_tree, .part = mark_part, .entry = mark_entry, .ctx = &g->live};
+	struct vg_reach_ops o = {.tree = mark_tree, .part = mark_part, .entry = mark_entry, .ctx = g};
 	for (size_t i = 0; i < g->root.nsnaps; i++) {
 		struct vg_snapshot s;
 		char hex[2 * VG_ID_LEN + 1];
@@ -207,11 +269,35 @@ static int collect(void *ctx, const struct vg_index_entry *e, const struct vg_bp
 		return err;
 	if ((err = vg_grow(&g->e, &g->cap, g->n + 1, sizeof *g->e, "listing the index entries")) < 0)
 		return err;
+	if (g->n && vg_id_cmp(&g->e[g->n - 1].e.id, &e->id) >= 0)
+		g->unsorted = true;
 	struct ent *x = &g->e[g->n++];
 	x->e = *e;
 	x->e.pack = no;
-	x->live = vg_idset_has(&g->live, &e->id);
+	x->live = false;
 	return 0;
+}
+
+static int by_id(const void *a, const void *b);
+
+/* Every index entry, sorted by id, none live yet.  The array is sized
+ * from the runs' counts up front (an upper bound: an id in two runs is
+ * listed once), so it is not copied while it grows. */
+static int list_entries(struct gc *g)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < g->root.nruns; i++)
+		total += g->root.runs[i].count;
+	if (total && total < (1ull << 31) && (g->e = malloc((size_t)total * sizeof *g->e)))
+		g->cap = (size_t)total;
+	int err = vg_index_scan(g->pool, &g->root, vg_repo_master(g->r), collect, g);
+	if (!err && g->unsorted)
+		qsort(g->e, g->n, sizeof *g->e, by_id);
+	for (size_t i = 1; !err && i < g->n; i++)
+		if (vg_id_eq(&g->e[i - 1].e.id, &g->e[i].e.id))
+			err = VG_ERR(VG_ECORRUPT, "the index lists an object twice; nothing is deleted "
+						  "(run 'vigil check')");
+	return err ? err : build_fences(g);
 }
 
 static int by_place(const void *a, const void *b)
@@ -556,7 +642,6 @@ int vg_repo_gc(struct vg_pool *pool, const struct vg_gc_opts *o, struct vg_gc_re
 	memset(res, 0, sizeof *res);
 	g.pool = pool;
 	g.res = res;
-	vg_idset_init(&g.live);
 	vg_index_init(&g.x);
 	builder_init(&g.data, VG_BT_DATA_PACK, DATA_TARGET);
 	builder_init(&g.meta, VG_BT_META_PACK, META_TARGET);
@@ -565,8 +650,8 @@ int vg_repo_gc(struct vg_pool *pool, const struct vg_gc_opts *o, struct vg_gc_re
 	int err;
 	if (!(err = vg_reach_root(pool, &g.root)) && o && o->dry_run)
 		exclude(&g, o);
-	if (err || (err = vg_repo_open(pool, o ? o->repo : NULL, &g.r)) || (err = mark(&g)) ||
-	    (err = vg_index_scan(pool, &g.root, vg_repo_master(g.r), collect, &g)) || (err = account(&g, max_unused)))
+	if (err || (err = vg_repo_open(pool, o ? o->repo : NULL, &g.r)) || (err = list_entries(&g)) ||
+	    (err = mark(&g)) || (err = account(&g, max_unused)))
 		goto out;
 	if (vg_repo_master(g.r)) {
 		memcpy(g.master, vg_repo_master(g.r), sizeof g.master);
@@ -591,12 +676,12 @@ out:
 	sodium_memzero(g.master, sizeof g.master);
 	vg_repo_close(g.r);
 	vg_root_release(&g.root);
-	vg_idset_release(&g.live);
 	vg_index_release(&g.x);
 	builder_release(&g.data);
 	builder_release(&g.meta);
 	vg_buf_release(&g.out);
 	free(g.e);
+	free(g.fence);
 	free(g.ps);
 	free(g.map.k);
 	free(g.map.v);
