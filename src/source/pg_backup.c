@@ -9,15 +9,19 @@
  */
 #include "source/pg_backup.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "os/coproc.h"
 #include "source/pg_wal.h"
@@ -341,4 +345,48 @@ void vg_pg_backup_release(struct vg_pg_backup *b)
 	free(b->spcmap);
 	b->label = b->spcmap = NULL;
 	b->label_len = b->spcmap_len = 0;
+}
+
+int vg_pg_tablespaces(const char *pgdata, struct vg_pg_tablespace **out, size_t *n)
+{
+	char dir[PATH_MAX], link[PATH_MAX + 300];
+	struct vg_pg_tablespace *t = NULL;
+	size_t cnt = 0, cap = 0;
+	*out = NULL;
+	*n = 0;
+	if ((size_t)snprintf(dir, sizeof dir, "%s/pg_tblspc", pgdata) >= sizeof dir)
+		return VG_ERR(VG_EINVAL, "path too long: '%s'", pgdata);
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : VG_ERRNO(errno, "cannot list '%s'", dir);
+	struct dirent *de;
+	int err = 0;
+	while (!err && (de = readdir(d))) {
+		struct stat st;
+		snprintf(link, sizeof link, "%s/%s", dir, de->d_name);
+		if (de->d_name[0] == '.' || lstat(link, &st) || !S_ISLNK(st.st_mode))
+			continue;
+		if (cnt == VG_PG_TABLESPACES_MAX) {
+			err = VG_ERR(VG_EINVAL, "'%s' lists more than %d tablespaces", dir, VG_PG_TABLESPACES_MAX);
+			break;
+		}
+		if ((err = vg_grow(&t, &cap, cnt + 1, sizeof *t, "listing tablespaces")) < 0)
+			break;
+		struct vg_pg_tablespace *x = &t[cnt++];
+		memset(x, 0, sizeof *x);
+		snprintf(x->oid, sizeof x->oid, "%.63s", de->d_name);
+		char real[PATH_MAX];
+		if (realpath(link, real))
+			snprintf(x->target, sizeof x->target, "%s", real);
+		else
+			snprintf(x->why, sizeof x->why, "%s", strerror(errno));
+	}
+	closedir(d);
+	if (err) {
+		free(t);
+		return err;
+	}
+	*out = t;
+	*n = cnt;
+	return 0;
 }

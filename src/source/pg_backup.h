@@ -99,4 +99,18 @@ int vg_pg_stop_parse(char *line, struct vg_pg_backup *b);
 /* "0/3000028" (buf of at least 20 bytes). */
 const char *vg_pg_lsn_str(uint64_t lsn, char *buf);
 
+/* One tablespace: pg_tblspc/OID, a symlink to where its files live
+ * (in-place tablespaces, directories inside pg_tblspc, are not listed:
+ * the data directory holds them).  target: resolved, or "" with why. */
+struct vg_pg_tablespace {
+	char oid[64];
+	char target[4096];
+	char why[256];
+};
+#define VG_PG_TABLESPACES_MAX 4096
+
+/* The tablespaces of a data directory into a malloc'd array (*n of
+ * them, at most VG_PG_TABLESPACES_MAX); none when pg_tblspc is missing. */
+int vg_pg_tablespaces(const char *pgdata, struct vg_pg_tablespace **out, size_t *n);
+
 #endif

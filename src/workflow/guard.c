@@ -82,6 +82,13 @@ static void say(struct vg_guard *g, const char *fmt, ...)
 	g->o.report(g->o.ctx, line);
 }
 
+/* The snapshot's starting verdict only ever gets worse. */
+static void raise_verdict(struct vg_guard *g, int v)
+{
+	if (g->verdict < v)
+		g->verdict = v;
+}
+
 static void add_reason(struct vg_guard *g, const char *s)
 {
 	char **n = realloc(g->reasons, (g->nreasons + 1) * sizeof *n);
@@ -364,7 +371,7 @@ static void pg_go_online(struct vg_guard *g, struct pgdir *pd)
 				      "not consistent; give the connection with --pg-connstr CONNSTR (e.g. 'host=/run/postgresql "
 				      "user=postgres'), or back up a stopped cluster", pd->dir, vg_errmsg());
 		add_reason(g, r);
-		g->verdict = VG_VERDICT_SUSPECT;
+		raise_verdict(g, VG_VERDICT_SUSPECT);
 		return;
 	}
 	pd->online = true;
@@ -373,6 +380,52 @@ static void pg_go_online(struct vg_guard *g, struct pgdir *pd)
 	pd->start_lsn = pd->bk.start_lsn;
 	say(g, "PostgreSQL '%s': backup mode started at LSN %s (timeline %u)", pd->dir,
 	    vg_pg_lsn_str(pd->bk.start_lsn, lsn), pd->bk.timeline);
+}
+
+/* Is `real` (a resolved path) at or below one of the backup's paths? */
+static bool covered(const char *real, const char *const *paths, size_t npaths)
+{
+	for (size_t i = 0; i < npaths; i++) {
+		char rp[PATH_MAX];
+		if (!realpath(paths[i], rp))
+			continue;
+		size_t n = strlen(rp);
+		if (!strcmp(rp, "/") || (!strncmp(real, rp, n) && (real[n] == '/' || real[n] == 0)))
+			return true;
+	}
+	return false;
+}
+
+/* Tablespaces live where pg_tblspc/OID points, usually outside the data
+ * directory; the backup does not follow symlinks, so a tablespace whose
+ * directory is not among the paths would be missing from the snapshot -
+ * its tables lost on restore.  Said, and the snapshot is incomplete. */
+static void check_tablespaces(struct vg_guard *g, const char *dir, const char *const *paths, size_t npaths)
+{
+	struct vg_pg_tablespace *t;
+	size_t n;
+	char r[2 * PATH_MAX + 600];
+	if (vg_pg_tablespaces(dir, &t, &n) < 0) {
+		snprintf(r, sizeof r, "PostgreSQL '%s': its tablespaces cannot be listed (%s): tables in them may be "
+				      "missing from this snapshot", dir, vg_errmsg());
+		add_reason(g, r);
+		raise_verdict(g, VG_VERDICT_INCOMPLETE);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].target[0] && covered(t[i].target, paths, npaths))
+			continue;
+		if (!t[i].target[0])
+			snprintf(r, sizeof r, "PostgreSQL '%s': tablespace %s points to a directory that cannot be "
+					      "resolved (%s): its tables are not in this snapshot", dir, t[i].oid, t[i].why);
+		else
+			snprintf(r, sizeof r, "PostgreSQL '%s': tablespace %s lives in '%s', outside the paths backed up: "
+					      "its tables are not in this snapshot; add '%s' to the backup's paths", dir,
+				 t[i].oid, t[i].target, t[i].target);
+		add_reason(g, r);
+		raise_verdict(g, VG_VERDICT_INCOMPLETE);
+	}
+	free(t);
 }
 
 static void find_pg(struct vg_guard *g, const char *const *paths, size_t npaths)
@@ -397,6 +450,7 @@ static void find_pg(struct vg_guard *g, const char *const *paths, size_t npaths)
 			vg_pg_disabled_advice(abs, adv, sizeof adv);
 			add_reason(g, adv);
 		}
+		check_tablespaces(g, abs, paths, npaths);
 		pd->start_lsn = vg_pg_inflight_lsn(&pd->cl);
 		pd->dir = abs;
 		g->npg++;
@@ -435,7 +489,7 @@ int vg_guard_begin(const struct vg_guard_opts *o, const char *const *paths, size
 		char r[1024];
 		snprintf(r, sizeof r, "the source health gate could not run: %s", vg_errmsg());
 		add_reason(g, r);
-		g->verdict = VG_VERDICT_SUSPECT;
+		raise_verdict(g, VG_VERDICT_SUSPECT);
 	} else {
 		gate_alerts(g);
 		for (size_t s = 0; s < g->rep.nsources; s++)
@@ -457,7 +511,7 @@ int vg_guard_begin(const struct vg_guard_opts *o, const char *const *paths, size
 					      "backup now could preserve corruption. %s",
 					      g->summary);
 			}
-			g->verdict = VG_VERDICT_SUSPECT;
+			raise_verdict(g, VG_VERDICT_SUSPECT);
 		}
 	}
 	find_pg(g, paths, npaths);

@@ -157,5 +157,20 @@ contains unreachable-says-how "$OUT" "--pg-connstr"
 contains unreachable-suspect "$OUT" "snapshot is suspect"
 SNAPS=$("$VG" snapshots --vault "$T/vault" 2>&1)
 [ "$(echo "$SNAPS" | grep -c suspect)" = 3 ] && ok snapshots-verdicts || not_ok snapshots-verdicts "$SNAPS"
+
+# 5. A tablespace outside the data directory: the backup does not follow
+# pg_tblspc's symlink, so without its directory among the paths its tables
+# are missing: said, and the snapshot is incomplete.
+TS="$PGW/ts"
+mkdir -p "$TS" && [ "$(id -u)" = 0 ] && chown postgres "$TS"
+psql_c "CREATE TABLESPACE ts LOCATION '$TS'; CREATE TABLE t_ts TABLESPACE ts AS SELECT 1 AS x" >/dev/null ||
+	not_ok tablespace-created
+expect_exit 1 tablespace-missing-exit-1 "${BK[@]}" "$D"
+contains tablespace-missing-named "$OUT" "outside the paths backed up"
+contains tablespace-missing-says-how "$OUT" "add '$TS' to the backup's paths"
+contains tablespace-missing-incomplete "$OUT" "snapshot is incomplete"
+"${BK[@]}" "$D" "$TS" >"$T/ts.out" 2>&1
+case "$(cat "$T/ts.out")" in *"outside the paths"*) not_ok tablespace-covered "$(cat "$T/ts.out")" ;;
+	*) ok tablespace-covered-by-its-path ;; esac
 pg_stop "$D"
 done_testing
