@@ -116,9 +116,10 @@ expect_exit 2 corruption-human "$VG" pg-verify "$D"
 contains human-names-block "$OUT" "$HEAP: block 37 (main fork, relation block 37): checksum mismatch: calculated checksum"
 contains human-status "$OUT" "status: CORRUPT"
 # the backup of that directory verifies the same pages as it reads them:
-# the snapshot is suspect and names both blocks
+# the snapshot is suspect and names both blocks (the tablespace's own
+# directory is backed up too: without it the snapshot would be incomplete)
 "$VG" init --layout single "$T/vault" >/dev/null
-expect_exit 1 backup-of-corrupt-cluster-exit-1 "$VG" backup --vault "$T/vault" "$D"
+expect_exit 1 backup-of-corrupt-cluster-exit-1 "$VG" backup --vault "$T/vault" "$D" "$PGW/ts"
 contains backup-names-heap-block "$OUT" "$HEAP: block 37"
 contains backup-names-index-block "$OUT" "$INDEX: block 11"
 v=$("$VG" snapshots --json --vault "$T/vault" | python3 -c 'import json,sys; s=json.load(sys.stdin)[-1]; print(s["verdict"])')
