@@ -43,6 +43,8 @@ struct pgdir {
 	uint32_t uid, gid;        /* the data directory's owner */
 	uint64_t changed;         /* files changed or vanished while read */
 	struct vg_backup_extra extra[2];
+	struct vg_pg_tablespace *ts; /* its tablespaces (pg_backup.h) */
+	size_t nts;
 };
 
 struct pgfile {
@@ -188,12 +190,24 @@ static void *pg_begin(void *ctx, const char *path, uint64_t size)
 {
 	struct vg_guard *g = ctx;
 	(void)size;
+	char tsrel[PATH_MAX + 200];
 	for (size_t i = 0; i < g->npg; i++) {
 		struct pgdir *pd = &g->pg[i];
 		size_t n = strlen(pd->dir);
-		if (strncmp(path, pd->dir, n) || path[n] != '/')
+		const char *rel = NULL;
+		if (!strncmp(path, pd->dir, n) && path[n] == '/')
+			rel = path + n + 1;
+		/* a tablespace backed up as a path of its own: its files are
+		 * pg_tblspc/OID/... to the cluster (matched by resolved path) */
+		for (size_t t = 0; !rel && t < pd->nts; t++) {
+			size_t m = strlen(pd->ts[t].target);
+			if (m && !strncmp(path, pd->ts[t].target, m) && path[m] == '/' &&
+			    (size_t)snprintf(tsrel, sizeof tsrel, "pg_tblspc/%s/%s", pd->ts[t].oid, path + m + 1) <
+				    sizeof tsrel)
+				rel = tsrel;
+		}
+		if (!rel)
 			continue;
-		const char *rel = path + n + 1;
 		struct vg_pg_relpath rp;
 		vg_pg_classify(&pd->cl, rel, &rp);
 		if (!rp.checked)
@@ -400,7 +414,8 @@ static bool covered(const char *real, const char *const *paths, size_t npaths)
  * directory; the backup does not follow symlinks, so a tablespace whose
  * directory is not among the paths would be missing from the snapshot -
  * its tables lost on restore.  Said, and the snapshot is incomplete. */
-static void check_tablespaces(struct vg_guard *g, const char *dir, const char *const *paths, size_t npaths)
+static void check_tablespaces(struct vg_guard *g, struct pgdir *pd, const char *dir, const char *const *paths,
+			      size_t npaths)
 {
 	struct vg_pg_tablespace *t;
 	size_t n;
@@ -425,7 +440,8 @@ static void check_tablespaces(struct vg_guard *g, const char *dir, const char *c
 		add_reason(g, r);
 		raise_verdict(g, VG_VERDICT_INCOMPLETE);
 	}
-	free(t);
+	pd->ts = t; /* the page checks of tablespaces given as paths use them */
+	pd->nts = n;
 }
 
 static void find_pg(struct vg_guard *g, const char *const *paths, size_t npaths)
@@ -450,7 +466,7 @@ static void find_pg(struct vg_guard *g, const char *const *paths, size_t npaths)
 			vg_pg_disabled_advice(abs, adv, sizeof adv);
 			add_reason(g, adv);
 		}
-		check_tablespaces(g, abs, paths, npaths);
+		check_tablespaces(g, pd, abs, paths, npaths);
 		pd->start_lsn = vg_pg_inflight_lsn(&pd->cl);
 		pd->dir = abs;
 		g->npg++;
@@ -782,6 +798,7 @@ void vg_guard_end(struct vg_guard *g, int exit_status, const struct vg_backup_re
 		vg_pg_report_release(&g->pg[i].rep);
 		vg_pg_backup_release(&g->pg[i].bk); /* a failed run: the server leaves backup mode */
 		free(g->pg[i].dir);
+		free(g->pg[i].ts);
 	}
 	for (size_t i = 0; i < g->nreasons; i++)
 		free(g->reasons[i]);

@@ -130,6 +130,12 @@ contains health-names-block "$OUT" "$HEAP: block 37"
 expect_exit 2 health-json-of-corrupt-cluster "$VG" health --json --allow-uninspectable "$D"
 n=$(echo "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["postgres"][0]["bad_blocks"])')
 [ "$n" = 2 ] && ok health-json-has-postgres || not_ok health-json-has-postgres "$n"
+# a page of the tablespace, backed up as a path of its own, is checked too
+cp "$D/$TSREL" "$T/ts.orig"
+flip "$D/$TSREL" $((8192 * 2 + 5000))
+expect_exit 1 backup-checks-tablespace-pages "$VG" backup --vault "$T/vault" "$D" "$PGW/ts"
+contains backup-names-tablespace-block "$OUT" "$TSREL: block 2"
+cp "$T/ts.orig" "$D/$TSREL"
 
 # 4. A relation file cut to a size that is not a multiple of the page size.
 cp "$T/heap.orig" "$D/$HEAP"
