@@ -8,10 +8,12 @@
 #include "repo/check.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "repo/obj.h"
 #include "repo/reach.h"
@@ -19,14 +21,36 @@
 #include "repo/root.h"
 #include "repo/walk.h"
 
+/* An index entry as the check needs it (34 bytes): listed in id order
+ * (as the scan gives them), looked up through a vg_idfence. */
+enum { CK_CHUNK = 1, CK_TREE = 2 };
+struct ckent {
+	struct vg_id id;
+	uint8_t kind; /* CK_*, 0 for other objects */
+	bool seen;    /* a tree: walked already */
+};
+
 struct ck {
 	struct vg_pool *pool;
 	struct vg_check_result *res;
-	struct vg_idset chunks, trees; /* from the index, by kind */
-	struct vg_idset seen;          /* trees walked, chunks checked */
-	const char *snap;              /* "snapshot 1a2b3c4d" while walking */
+	struct ckent *e; /* every index entry */
+	size_t n, cap;
+	bool unsorted;
+	struct vg_idfence fence;
+	const char *snap; /* "snapshot 1a2b3c4d" while walking */
 	int oom;
 };
+
+static bool indexed(struct ck *c, const struct vg_id *id, int kind, struct ckent **out)
+{
+	struct ckent *x = vg_idfence_find(&c->fence, id);
+	if (out)
+		*out = x;
+	return x && x->kind == kind;
+}
+
+static int by_id(const void *a, const void *b) { return vg_id_cmp(a, b); }
+_Static_assert(offsetof(struct ckent, id) == 0, "struct ckent must start with its id");
 
 static void problem(struct ck *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(struct ck *c, const char *fmt, ...)
@@ -75,25 +99,30 @@ static int index_entry(void *ctx, const struct vg_index_entry *e, const struct v
 	else if ((chunk && pack->type != VG_BT_DATA_PACK) || (tree && pack->type != VG_BT_META_PACK) ||
 		 (!chunk && !tree))
 		problem(c, "index: %s %.16s is in a block of type %#x", vg_otype_name(e->otype), hex, pack->type);
-	int err = vg_idset_add(chunk ? &c->chunks : &c->trees, &e->id, NULL);
-	return err == VG_ENOMEM ? err : c->oom;
+	int err = vg_grow(&c->e, &c->cap, c->n + 1, sizeof *c->e, "listing the index");
+	if (err)
+		return err;
+	if (c->n && vg_id_cmp(&c->e[c->n - 1].id, &e->id) >= 0)
+		c->unsorted = true;
+	c->e[c->n++] = (struct ckent){e->id, chunk ? CK_CHUNK : tree ? CK_TREE : 0, false};
+	return c->oom;
 }
 
 static int on_tree(void *ctx, const struct vg_id *id)
 {
 	struct ck *c = ctx;
-	bool fresh;
+	struct ckent *x;
 	char hex[2 * VG_ID_LEN + 1];
-	if (vg_idset_add(&c->seen, id, &fresh) < 0)
-		return 1;
-	if (!fresh)
-		return 1;
-	c->res->trees++;
-	if (!vg_idset_has(&c->trees, id)) {
+	if (!indexed(c, id, CK_TREE, &x)) {
+		c->res->trees++;
 		vg_id_hex(id, hex);
 		problem(c, "%s: tree %.16s is not in the index", c->snap, hex);
 		return 1;
 	}
+	if (x->seen)
+		return 1;
+	x->seen = true;
+	c->res->trees++;
 	return 0;
 }
 
@@ -101,7 +130,7 @@ static int on_part(void *ctx, const struct vg_id *id)
 {
 	struct ck *c = ctx;
 	char hex[2 * VG_ID_LEN + 1];
-	if (!vg_idset_has(&c->trees, id)) {
+	if (!indexed(c, id, CK_TREE, NULL)) {
 		vg_id_hex(id, hex);
 		problem(c, "%s: tree part %.16s is not in the index", c->snap, hex);
 	}
@@ -116,7 +145,7 @@ static int on_entry(void *ctx, const char *path, const struct vg_tree_entry *e)
 	c->res->files++;
 	for (size_t i = 0; i < e->nchunks; i++) {
 		c->res->chunk_refs++;
-		if (!vg_idset_has(&c->chunks, &e->chunks[i])) {
+		if (!indexed(c, &e->chunks[i], CK_CHUNK, NULL)) {
 			char hex[2 * VG_ID_LEN + 1];
 			vg_id_hex(&e->chunks[i], hex);
 			problem(c, "%s: /%s: chunk %.16s is not in the index", c->snap, path, hex);
@@ -161,9 +190,6 @@ int vg_repo_check(struct vg_pool *pool, const struct vg_repo_opts *ro, struct vg
 	struct vg_root root;
 	struct vg_repo *r = NULL;
 	memset(res, 0, sizeof *res);
-	vg_idset_init(&c.chunks);
-	vg_idset_init(&c.trees);
-	vg_idset_init(&c.seen);
 	if (vg_reach_root(pool, &root)) {
 		problem(&c, "root: %s; nothing else can be checked", vg_errmsg());
 		goto out;
@@ -180,14 +206,19 @@ int vg_repo_check(struct vg_pool *pool, const struct vg_repo_opts *ro, struct vg
 	if (r && !c.oom && (err = vg_index_scan(pool, &root, vg_repo_master(r), index_entry, &c)) < 0 && !c.oom)
 		problem(&c, "index: %s; the snapshots cannot be checked", vg_errmsg());
 	if (r && !err && !c.oom) {
+		if (c.unsorted)
+			qsort(c.e, c.n, sizeof *c.e, by_id);
+		if ((err = vg_idfence_build(&c.fence, c.e, c.n, sizeof *c.e)) < 0)
+			c.oom = err;
+	}
+	if (r && !err && !c.oom) {
 		check_snapshots(&c, r, &root);
 	}
 	vg_repo_close(r);
 	vg_root_release(&root);
 out:
-	vg_idset_release(&c.chunks);
-	vg_idset_release(&c.trees);
-	vg_idset_release(&c.seen);
+	vg_idfence_release(&c.fence);
+	free(c.e);
 	return c.oom;
 }
 

@@ -28,6 +28,7 @@
 #include "repo/gc.h"
 
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,8 @@ struct ent {
 	struct vg_index_entry e; /* e.pack: number in g->x.packs */
 	bool live;
 };
+/* vg_idfence looks the id up at the start of each entry */
+_Static_assert(offsetof(struct ent, e.id) == 0, "struct ent must start with its id");
 
 struct pkstat {
 	uint32_t first, n; /* its entries in g->e (sorted by pack, offset) */
@@ -79,8 +82,7 @@ struct gc {
 	struct ent *e; /* every index entry: sorted by id while marking */
 	size_t n, cap;
 	bool unsorted; /* the scan did not give them in id order */
-	size_t *fence; /* (1 << fence_bits) + 1 starts of id ranges in e */
-	int fence_bits;
+	struct vg_idfence fence; /* over e while it is sorted by id */
 	struct vg_index x; /* only its pack list is used */
 	struct pkstat *ps;
 	struct pkmap map;
@@ -153,50 +155,7 @@ static int map_put(struct pkmap *m, uint64_t k, uint32_t v)
  * no entry has is not marked: a tree of that kind cannot be read, which
  * stops the walk (and the collection) as before. */
 
-/* Ids are uniformly random: their top bits index a table of where each
- * range starts in the sorted entries, so a search touches a few entries
- * close together instead of log2(n) spread over the whole array. */
-static uint32_t id_top(const struct vg_id *id, int bits)
-{
-	return (uint32_t)(((uint32_t)id->b[0] << 24 | (uint32_t)id->b[1] << 16 | (uint32_t)id->b[2] << 8 | id->b[3]) >>
-			  (32 - bits));
-}
-
-static int build_fences(struct gc *g)
-{
-	int bits = 8;
-	while (bits < 20 && ((size_t)1 << bits) < g->n / 8)
-		bits++;
-	size_t nb = (size_t)1 << bits;
-	if (!(g->fence = malloc((nb + 1) * sizeof *g->fence)))
-		return VG_ERR(VG_ENOMEM, "out of memory");
-	g->fence_bits = bits;
-	size_t i = 0;
-	for (size_t b = 0; b < nb; b++) {
-		while (i < g->n && id_top(&g->e[i].e.id, bits) < b)
-			i++;
-		g->fence[b] = i;
-	}
-	g->fence[nb] = g->n;
-	return 0;
-}
-
-static struct ent *find_ent(struct gc *g, const struct vg_id *id)
-{
-	uint32_t b = id_top(id, g->fence_bits);
-	size_t lo = g->fence[b], hi = g->fence[b + 1];
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = vg_id_cmp(&g->e[mid].e.id, id);
-		if (c == 0)
-			return &g->e[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
+static struct ent *find_ent(struct gc *g, const struct vg_id *id) { return vg_idfence_find(&g->fence, id); }
 
 static int mark_tree(void *ctx, const struct vg_id *id)
 {
@@ -297,7 +256,7 @@ static int list_entries(struct gc *g)
 		if (vg_id_eq(&g->e[i - 1].e.id, &g->e[i].e.id))
 			err = VG_ERR(VG_ECORRUPT, "the index lists an object twice; nothing is deleted "
 						  "(run 'vigil check')");
-	return err ? err : build_fences(g);
+	return err ? err : vg_idfence_build(&g->fence, g->e, g->n, sizeof *g->e);
 }
 
 static int by_place(const void *a, const void *b)
@@ -681,7 +640,7 @@ out:
 	builder_release(&g.meta);
 	vg_buf_release(&g.out);
 	free(g.e);
-	free(g.fence);
+	vg_idfence_release(&g.fence);
 	free(g.ps);
 	free(g.map.k);
 	free(g.map.v);

@@ -16,6 +16,54 @@
 
 /* ---- id sets ---- */
 
+static uint32_t id_top(const struct vg_id *id, int bits)
+{
+	return ((uint32_t)id->b[0] << 24 | (uint32_t)id->b[1] << 16 | (uint32_t)id->b[2] << 8 | id->b[3]) >>
+	       (32 - bits);
+}
+
+int vg_idfence_build(struct vg_idfence *f, const void *base, size_t n, size_t stride)
+{
+	int bits = 8;
+	while (bits < 20 && ((size_t)1 << bits) < n / 8)
+		bits++;
+	size_t nb = (size_t)1 << bits, i = 0;
+	*f = (struct vg_idfence){.bits = bits, .base = base, .n = n, .stride = stride};
+	if (!(f->start = malloc((nb + 1) * sizeof *f->start)))
+		return VG_ERR(VG_ENOMEM, "out of memory");
+	for (size_t b = 0; b < nb; b++) {
+		while (i < n && id_top((const struct vg_id *)(f->base + i * stride), bits) < b)
+			i++;
+		f->start[b] = i;
+	}
+	f->start[nb] = n;
+	return 0;
+}
+
+void *vg_idfence_find(const struct vg_idfence *f, const struct vg_id *id)
+{
+	uint32_t b = id_top(id, f->bits);
+	size_t lo = f->start[b], hi = f->start[b + 1];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const uint8_t *e = f->base + mid * f->stride;
+		int c = vg_id_cmp((const struct vg_id *)e, id);
+		if (c == 0)
+			return (void *)e;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void vg_idfence_release(struct vg_idfence *f)
+{
+	free(f->start);
+	f->start = NULL;
+}
+
 void vg_idset_init(struct vg_idset *s) { memset(s, 0, sizeof *s); }
 
 void vg_idset_release(struct vg_idset *s)
