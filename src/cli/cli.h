@@ -74,6 +74,7 @@ const char *cli_vault_path(const char *opt);
 	X(status, "show the vault's state and device error counters")             \
 	X(scrub, "verify every block of the vault and repair what it can")         \
 	X(replace, "rebuild a device of the vault onto a new directory")            \
+	X(import, "take back a vault whose devices moved (names where they are now)") \
 	X(clear, "reset the devices' error counters")                              \
 	X(offline, "take a device out of use")                                     \
 	X(online, "bring a device taken offline back into use")                    \

@@ -127,7 +127,8 @@ struct vg_pool {
 	bool writable;
 	struct vg_file *readers;      /* a read-only open's shared lock (space.c) */
 	int sticky;                   /* != 0: refuse writes with VG_EREADONLY */
-	struct vg_label label;        /* of the device we opened through */
+	struct vg_label label;
+	struct vg_label disk_label; /* as read at open: label may point to moved devices */        /* of the device we opened through */
 	struct vg_layout layout;
 	uint64_t vault_guid;
 	struct vg_uber ub;            /* last committed (or loaded) uberblock */

@@ -201,6 +201,29 @@ static void bind_dev(struct vg_pool *p, int d, uint64_t guid, const char *path, 
 	}
 }
 
+/* Member d, missing at its recorded path, among the candidates the user
+ * named: the first whose label is that device of this vault is bound,
+ * and the in-memory label points there (later rebinds, and
+ * vg_pool_save_paths(), use it).  Else the recorded path and its reason
+ * stand. */
+static void bind_candidate(struct vg_pool *p, int d, struct vg_member *m, const char *const *cands, int ncands,
+			   bool rw)
+{
+	char why[sizeof p->dev[d].reason];
+	snprintf(why, sizeof why, "%s", p->dev[d].reason);
+	for (int i = 0; i < ncands; i++) {
+		if (strlen(cands[i]) > VG_MAX_PATH || !strcmp(cands[i], m->path))
+			continue;
+		bind_dev(p, d, m->guid, cands[i], rw);
+		if (vg_dev_usable(p, d)) {
+			set_path(m->path, cands[i]);
+			return;
+		}
+	}
+	bind_dev(p, d, m->guid, m->path, rw);
+	snprintf(p->dev[d].reason, sizeof p->dev[d].reason, "%s", why);
+}
+
 /* The members are the devices the uberblock p->ub names: a replacement
  * whose uberblock never committed falls back to the device it was
  * replacing, and a device the uberblock no longer names is not used.
@@ -447,11 +470,17 @@ static int tolerance_check(struct vg_pool *p)
 	char lb[16];
 	return VG_ERR(VG_EFAULTED,
 		      "vault is FAULTED: %d of %d devices unavailable, %s tolerates %d: %s; "
-		      "reconnect the missing devices and retry",
+		      "reconnect the missing devices and retry (if they moved: 'vigil import' naming where they are now)",
 		      missing, p->ndevs, vg_layout_name(&p->layout, lb), tol, list);
 }
 
 int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool **out)
+{
+	return vg_pool_open_with(os, path, flags, NULL, 0, out);
+}
+
+int vg_pool_open_with(struct vg_os *os, const char *path, int flags, const char *const *cands, int ncands,
+		      struct vg_pool **out)
 {
 	struct vg_pool *p = pool_alloc(os);
 	struct vg_file *f0 = NULL;
@@ -468,6 +497,7 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 	}
 	if ((err = open_label(os, path, rw, &f0, &p->label)))
 		goto fail;
+	p->disk_label = p->label;
 	p->layout = p->label.layout;
 	p->ndevs = p->layout.ndevs;
 	p->vault_guid = p->label.vault_guid;
@@ -492,6 +522,8 @@ int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool *
 				snprintf(p->dev[d].reason, sizeof p->dev[d].reason, "%s", why);
 			}
 		}
+		if (!vg_dev_usable(p, d) && ncands)
+			bind_candidate(p, d, m, cands, ncands, rw);
 	}
 	if ((err = tolerance_check(p))) {
 		if (!(flags & VG_POOL_PROBE))
@@ -797,6 +829,36 @@ static int rewrite_label(struct vg_pool *p, int d, const struct vg_label *l)
 			if (!(err = vg_os_pwrite(p->dev[d].label, buf, VG_LABEL_SIZE, (uint64_t)copy * VG_LABEL_SIZE)))
 				err = vg_os_sync(p->dev[d].label);
 	free(buf);
+	return err;
+}
+
+int vg_pool_save_paths(struct vg_pool *p, int *moved)
+{
+	struct vg_label l = p->label;
+	int err = 0;
+	*moved = 0;
+	if (!p->writable)
+		return VG_ERR(VG_EINVAL, "vault opened read-only");
+	for (int e = 0; e < p->ndevs; e++) {
+		if (!vg_dev_usable(p, e))
+			continue;
+		if (strcmp(p->disk_label.member[e].path, p->dev[e].path))
+			(*moved)++;
+		set_path(l.member[e].path, p->dev[e].path);
+	}
+	if (!*moved)
+		return 0;
+	l.gen++;
+	for (int e = 0; e < p->ndevs && !err; e++) {
+		if (!vg_dev_usable(p, e))
+			continue;
+		struct vg_label el = l;
+		el.dev_index = (uint32_t)e;
+		el.dev_guid = p->dev[e].guid;
+		err = rewrite_label(p, e, &el);
+	}
+	if (!err)
+		p->label = p->disk_label = l;
 	return err;
 }
 

@@ -167,6 +167,16 @@ int vg_pool_create(struct vg_os *os, const struct vg_layout *layout,
  * With VG_POOL_PROBE a FAULTED vault still yields a handle (*out set, the
  * VG_EFAULTED code returned) that only vg_pool_status()/close accept. */
 int vg_pool_open(struct vg_os *os, const char *path, int flags, struct vg_pool **out);
+/* The same, where a member not found at its recorded path may be one of
+ * the directories cands[0..ncands) (devices that moved: mounted elsewhere,
+ * their directory renamed).  A candidate is taken only if its label says
+ * it is that device of this vault.  Nothing is written: vg_pool_save_paths()
+ * makes the new places the recorded ones. */
+int vg_pool_open_with(struct vg_os *os, const char *path, int flags, const char *const *cands, int ncands,
+		      struct vg_pool **out);
+/* Record every usable device's current path in the labels of all of them
+ * (vault opened writable).  *moved: how many paths changed. */
+int vg_pool_save_paths(struct vg_pool *p, int *moved);
 
 /* Commit changed error counters (if writable), release everything.
  * Returns the error of that last commit, if any; NULL is a no-op. */

@@ -27,14 +27,17 @@ struct fixture {
 
 static size_t blk_len(int i) { return i == 0 ? 1 : (size_t)(i * 37001) % (3u << 20) + 1; }
 
-static int make_vault(struct fixture *fx, const char *layout, int n)
+/* Devices at t_path(fmt, d) (fmt takes one int). */
+static int make_vault_at(struct fixture *fx, const char *layout, int n, const char *fmt)
 {
 	struct vg_layout l;
 	struct vg_pool *p;
 	int err;
 	fx->n = n;
 	for (int d = 0; d < n; d++) {
-		snprintf(fx->store[d], sizeof fx->store[d], "%s", t_path("dev%d", d));
+		char rel[256];
+		snprintf(rel, sizeof rel, fmt, d);
+		snprintf(fx->store[d], sizeof fx->store[d], "%s", t_path("%s", rel));
 		fx->paths[d] = fx->store[d];
 	}
 	if ((err = vg_layout_parse(layout, n, &l)) || (err = vg_pool_create(vg_os_posix(), &l, fx->paths, &p)))
@@ -54,6 +57,8 @@ static int make_vault(struct fixture *fx, const char *layout, int n)
 	int e2 = vg_pool_close(p);
 	return err ? err : e2;
 }
+
+static int make_vault(struct fixture *fx, const char *layout, int n) { return make_vault_at(fx, layout, n, "dev%d"); }
 
 /* Reads every block and compares; returns the number of mismatches or
  * failed reads. */
@@ -519,6 +524,48 @@ TEST(replace_missing_device)
 	T_OK(vg_pool_open(vg_os_posix(), fx.paths[0], VG_POOL_RDONLY, &p));
 	T_EQ(read_all(p, &fx), 0);
 	vg_pool_close(p);
+}
+
+/* Devices that moved (their directory renamed, disks mounted elsewhere)
+ * are found among the directories the user names, only if their labels
+ * say so; once saved, the vault opens from the new places alone. */
+TEST(moved_devices_found_among_those_named_and_saved)
+{
+	struct fixture fx, other;
+	struct vg_pool *p;
+	struct vg_pool_status st;
+	T_EQ(t_sh("cd '%s' && mkdir old b", t_tmpdir()), 0);
+	T_OK(make_vault_at(&fx, "raidz1", 3, "old/d%d"));
+	T_OK(make_vault_at(&other, "raidz1", 3, "b/d%d"));
+	T_EQ(t_sh("cd '%s' && mv old new", t_tmpdir()), 0);
+	T_EQ(vg_pool_open(vg_os_posix(), t_path("new/d0"), VG_POOL_RDWR, &p), VG_EFAULTED);
+	/* another vault's device under a name given is not taken */
+	const char *wrong[] = {t_path("b/d1"), t_path("b/d2"), t_path("new/d2")};
+	T_OK(vg_pool_open_with(vg_os_posix(), t_path("new/d0"), VG_POOL_RDWR, wrong, 3, &p));
+	vg_pool_status(p, &st);
+	T_EQ(st.state, VG_POOL_DEGRADED);
+	T_EQ(st.dev[1].state, VG_DEV_UNAVAIL);
+	T_CHECK(!strcmp(st.dev[2].path, t_path("new/d2")));
+	T_OK(vg_pool_close(p));
+	const char *right[] = {t_path("new/d2"), t_path("new/d1")};
+	T_OK(vg_pool_open_with(vg_os_posix(), t_path("new/d0"), VG_POOL_RDWR, right, 2, &p));
+	vg_pool_status(p, &st);
+	T_EQ(st.state, VG_POOL_ONLINE);
+	T_EQ(read_all(p, &fx), 0);
+	int moved = -1;
+	T_OK(vg_pool_save_paths(p, &moved));
+	T_EQ(moved, 3);
+	T_OK(vg_pool_close(p));
+	/* saved: any one of them opens it, all devices at their new places */
+	T_OK(vg_pool_open(vg_os_posix(), t_path("new/d2"), VG_POOL_RDWR, &p));
+	vg_pool_status(p, &st);
+	T_EQ(st.state, VG_POOL_ONLINE);
+	for (int d = 0; d < 3; d++)
+		T_CHECKF(!strcmp(st.dev[d].path, t_path("new/d%d", d)), "device %d at '%s'", d, st.dev[d].path);
+	T_EQ(read_all(p, &fx), 0);
+	T_OK(vg_pool_save_paths(p, &moved));
+	T_EQ(moved, 0);
+	T_OK(vg_pool_close(p));
 }
 
 TEST(replace_reads_old_device_only_when_needed)
