@@ -19,6 +19,8 @@
 #include "base/err.h"
 #include "cli/cli.h"
 #include "cli/vault.h"
+
+#define RESTORE_INDEX_CACHE (32u << 20)
 #include "workflow/restore.h"
 
 static void on_progress(void *ctx, const struct vg_restore_progress *p)
@@ -105,7 +107,12 @@ int cmd_restore(int argc, char **argv)
 	struct vg_restore_result res = {0};
 	struct cli_progress prog;
 	char hex[2 * VG_ID_LEN + 1];
-	int err = cli_repo_open(vault, CLI_OPEN_REPAIR, NULL, &p, &r);
+	/* A restore looks up every chunk it writes, in tree order: at random
+	 * over the index.  A cache big enough for the index blocks of about
+	 * 600,000 objects reads each block once instead of about once per
+	 * small file (200,000 tiny files: 5.9 s -> 2.9 s, 35 -> 42 MiB). */
+	struct vg_repo_opts ro = {.index_cache = RESTORE_INDEX_CACHE};
+	int err = cli_repo_open(vault, CLI_OPEN_REPAIR, &ro, &p, &r);
 	if (err) {
 		free(spec);
 		return cli_fail(err);
