@@ -3,6 +3,8 @@
  */
 #include "t.h"
 
+#include "os/fault.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -216,4 +218,19 @@ int main(int argc, char **argv)
 	}
 	printf("# %s: %d passed, %d failed\n", progname, pass, fail);
 	return fail ? 1 : 0;
+}
+
+void t_vault_from_template(void)
+{
+	T_EQ(t_sh("rm -rf '%s/v' && cp -a '%s/template' '%s/v'", t_tmpdir(), t_tmpdir(), t_tmpdir()), 0);
+}
+
+struct vg_os *t_crash_os(unsigned ops, uint64_t n, uint64_t seed)
+{
+	struct vg_os *os = vg_os_fault_new(vg_os_posix());
+	if (ops)
+		vg_fault_crash_at_op(os, ops, n, seed);
+	else
+		vg_fault_crash_at(os, n, seed);
+	return os;
 }

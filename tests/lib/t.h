@@ -72,6 +72,14 @@ const char *t_tmpdir(void);
 const char *t_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Run a shell command; returns its exit status (or -1). */
 int t_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Crash campaigns: the vault directory v in t_tmpdir() put back as the
+ * copy `template` holds it, and a fault twin over the real file system
+ * whose power fails at the nth call of the kinds in ops (0: at the nth
+ * pwrite), unsynced writes decided by seed (os/fault.h). */
+struct vg_os;
+void t_vault_from_template(void);
+struct vg_os *t_crash_os(unsigned ops, uint64_t n, uint64_t seed);
 /* Deterministic pseudo-random numbers for tests (xorshift). */
 uint64_t t_rand(uint64_t *state);
 void t_fill(void *buf, size_t len, uint64_t seed);

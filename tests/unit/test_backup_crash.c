@@ -171,12 +171,8 @@ static void power_loss(unsigned ops)
 		uint64_t seed = k * 0x9e3779b97f4a7c15ull + 7;
 		if (n > total)
 			break;
-		T_EQ(t_sh("rm -rf '%s/v' && cp -a '%s/template' '%s/v'", t_tmpdir(), t_tmpdir(), t_tmpdir()), 0);
-		os = vg_os_fault_new(vg_os_posix());
-		if (ops)
-			vg_fault_crash_at_op(os, ops, n, seed);
-		else
-			vg_fault_crash_at(os, n, seed);
+		t_vault_from_template();
+		os = t_crash_os(ops, n, seed);
 		memset(&run, 0, sizeof run);
 		workload(os, &run);
 		if (ops && !vg_fault_crashed(os)) { /* past the last call of those kinds */

@@ -167,9 +167,8 @@ TEST(power_loss_at_every_write_of_a_merging_commit)
 		struct vg_id id;
 		if (n > total)
 			break;
-		T_EQ(t_sh("rm -rf '%s/v' && cp -a '%s/template' '%s/v'", t_tmpdir(), t_tmpdir(), t_tmpdir()), 0);
-		os = vg_os_fault_new(vg_os_posix());
-		vg_fault_crash_at(os, n, seed);
+		t_vault_from_template();
+		os = t_crash_os(0, n, seed);
 		backup(os, t_path("src2"), &id);
 		T_CHECKF(vg_fault_crashed(os), "write %llu was never reached", (unsigned long long)n);
 		T_OK(vg_fault_powerloss(os, NULL));

@@ -173,12 +173,8 @@ static void power_loss(int (*action)(struct vg_os *), unsigned ops)
 	T_CHECK(c.writes > 5);
 	uint64_t step = !ops && total > 60 ? total / 60 : 1, cut = 0;
 	for (uint64_t n = 1; n <= total; n += n < 16 ? 1 : step, cut++) {
-		T_EQ(t_sh("cd '%s' && rm -rf v && cp -a template v", t_tmpdir()), 0);
-		os = vg_os_fault_new(vg_os_posix());
-		if (ops)
-			vg_fault_crash_at_op(os, ops, n, n * 7919 + 3);
-		else
-			vg_fault_crash_at(os, n, n * 7919 + 3);
+		t_vault_from_template();
+		os = t_crash_os(ops, n, n * 7919 + 3);
 		action(os);
 		if (ops && !vg_fault_crashed(os)) { /* past the last call of those kinds */
 			T_OK(vg_fault_powerloss(os, NULL));

@@ -154,12 +154,8 @@ static void power_loss(const char *layout, int ndev, unsigned ops)
 		uint64_t n = 1 + (k / SEEDS) * step, seed = k * 2654435761u + 1;
 		if (n > total)
 			break;
-		T_EQ(t_sh("rm -rf '%s/v' && cp -a '%s/template' '%s/v'", t_tmpdir(), t_tmpdir(), t_tmpdir()), 0);
-		os = vg_os_fault_new(vg_os_posix());
-		if (ops)
-			vg_fault_crash_at_op(os, ops, n, seed);
-		else
-			vg_fault_crash_at(os, n, seed);
+		t_vault_from_template();
+		os = t_crash_os(ops, n, seed);
 		memset(&run, 0, sizeof run);
 		int err = workload(os, &run);
 		if (ops && !vg_fault_crashed(os)) { /* past the last call of those kinds */

@@ -84,13 +84,8 @@ static void sweep(unsigned ops, uint64_t step, int seeds, const char *what)
 	uint64_t n;
 	for (n = 1; !done && !t_failed(); n += step) {
 		for (int k = 0; k < seeds && !done; k++) {
-			T_EQ(t_sh("rm -rf '%s/v' && cp -a '%s/template' '%s/v'", t_tmpdir(), t_tmpdir(), t_tmpdir()), 0);
-			struct vg_os *os = vg_os_fault_new(vg_os_posix());
-			uint64_t seed = n * 7919 + (uint64_t)k * 104729 + 1;
-			if (ops)
-				vg_fault_crash_at_op(os, ops, n, seed);
-			else
-				vg_fault_crash_at(os, n, seed);
+			t_vault_from_template();
+			struct vg_os *os = t_crash_os(ops, n, n * 7919 + (uint64_t)k * 104729 + 1);
 			workload(os);
 			done = !vg_fault_crashed(os);
 			crashed += !done;
