@@ -31,6 +31,14 @@
 #define MAX_DEPTH 2000
 #define PARENT_SEARCH_MAX 200 /* snapshots loaded looking for the parent */
 
+/* A line kept with the snapshot, or counted as dropped past the cap. */
+static void keep_reason(struct bctx *c, const char *line)
+{
+	if (c->snap->nreasons >= VG_SNAP_MAX_REASONS ||
+	    vg_snapshot_add_str(&c->snap->reasons, &c->snap->nreasons, line) < 0)
+		c->snap->reasons_dropped++;
+}
+
 static void problem(struct bctx *c, int verdict, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void problem(struct bctx *c, int verdict, const char *fmt, ...)
 {
@@ -42,9 +50,7 @@ static void problem(struct bctx *c, int verdict, const char *fmt, ...)
 	c->nproblems++;
 	if (verdict > c->snap->verdict)
 		c->snap->verdict = verdict;
-	if (c->snap->nreasons >= VG_SNAP_MAX_REASONS ||
-	    vg_snapshot_add_str(&c->snap->reasons, &c->snap->nreasons, msg) < 0)
-		c->snap->reasons_dropped++;
+	keep_reason(c, msg);
 }
 
 /* A fact worth keeping with the snapshot that is not a problem. */
@@ -52,9 +58,7 @@ static void note(struct bctx *c, const char *msg)
 {
 	char line[VG_SNAP_MAX_REASON];
 	snprintf(line, sizeof line, VG_BACKUP_NOTE "%.8000s", msg);
-	if (c->snap->nreasons >= VG_SNAP_MAX_REASONS ||
-	    vg_snapshot_add_str(&c->snap->reasons, &c->snap->nreasons, line) < 0)
-		c->snap->reasons_dropped++;
+	keep_reason(c, line);
 }
 
 /* Does the watcher expect the file at dir/name to change while read? */
@@ -560,17 +564,16 @@ static int store_mem(struct bctx *c, const uint8_t *data, size_t len, struct vg_
 	/* sized up front: workers write into it later */
 	int err = vg_grow(&ids, &ncap, len / ch->p.min + 2, sizeof *ids, "for chunk ids");
 	while (err >= 0 && off < len) {
+		/* cut where it is, then copy only that chunk into a pool buffer */
 		uint8_t *b;
-		size_t have = len - off < cap ? len - off : cap, scanned = 0;
-		if ((err = vg_repo_buf_get(c->r, &b)) < 0)
-			break;
-		memcpy(b, data + off, have);
-		size_t cut = vg_chunker_scan(ch, b, have, off + have == len, &scanned);
-		if (!cut || n == ncap) {
-			vg_repo_buf_put(c->r, b);
+		size_t scanned = 0, cut = vg_chunker_scan(ch, data + off, len - off, true, &scanned);
+		if (!cut || cut > cap || n == ncap) {
 			err = VG_ERR(VG_EINVAL, "chunking %zu bytes in memory went wrong", len);
 			break;
 		}
+		if ((err = vg_repo_buf_get(c->r, &b)) < 0)
+			break;
+		memcpy(b, data + off, cut);
 		err = vg_repo_put_chunk(c->r, b, cut, &ids[n++]);
 		c->snap->stats.chunks++;
 		off += cut;
